@@ -1,0 +1,63 @@
+// `patt-lite <command>`: the command-line entry point. Each command lives in its own module and
+// returns an exit code; errors the user can fix are printed without a stack trace.
+
+import { GpuError } from '../kernels/runtime.js';
+import { infoCommand } from './info.js';
+import { smokeCommand } from './smoke.js';
+import { UsageError } from './args.js';
+
+interface Command {
+  summary: string;
+  run(argv: string[]): Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  demo: {
+    summary: 'the built-in demo (for now: a GPU smoke run; training demo not built yet)',
+    run: smokeCommand,
+  },
+  smoke: { summary: 'print the adapter, run a kernel on it and check it against the CPU', run: smokeCommand },
+  info: { summary: 'the adapter, backend, features and limits', run: infoCommand },
+};
+
+export function usage(): string {
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
+  return [
+    'usage: patt-lite <command> [options]',
+    '',
+    'PAtt-Lite facial-expression recognition on WebGPU (Dawn in Node).',
+    '',
+    'commands:',
+    ...rows,
+    '',
+    "`patt-lite <command> --help` describes a command's options.",
+    'environment: PATT_ADAPTER (adapter name substring), PATT_BACKEND (vulkan, metal, d3d12, ...),',
+    '             LP_NUM_THREADS (lavapipe worker threads; default 4x the cores).',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`patt-lite: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`patt-lite ${name}: ${err.message}`);
+      return 2;
+    }
+    if (err instanceof GpuError) {
+      console.error(`patt-lite ${name}: ${err.message}`);
+      return 3;
+    }
+    throw err;
+  }
+}

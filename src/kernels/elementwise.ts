@@ -1,0 +1,76 @@
+// Element-wise kernels: fill, add, axpy, scale, ReLU / ReLU6 forward and input gradient.
+// WGSL: src/wgsl/elementwise.wgsl. One invocation per element, workgroups of WG.
+
+import { elementwiseWgsl } from '../wgsl/index.js';
+import { dispatch1d } from './dispatch.js';
+import { bindIo, getPipeline, paramsBuffer, type BoundDispatch } from './runtime.js';
+
+const FAMILY = 'elementwise';
+/** Override constants shared by every entry point (also passed to the pipelines). */
+export const ELEMENTWISE_CONSTANTS = { WG: 256 } as const;
+
+/** [entry point, inputs, outputs] */
+const ENTRIES = {
+  fill: [0, 1],
+  add: [2, 1],
+  axpy: [1, 1],
+  scale: [1, 1],
+  relu_fwd: [1, 1],
+  relu_dx: [2, 1],
+  relu6_fwd: [1, 1],
+  relu6_dx: [2, 1],
+} as const;
+type Entry = keyof typeof ENTRIES;
+
+export interface Elementwise {
+  /** out[i] = value. Shapes: out (n). */
+  fill(n: number, out: GPUBuffer, value: number): BoundDispatch;
+  /** y = alpha * a + beta * b. Shapes: a, b, y (n). */
+  add(n: number, a: GPUBuffer, b: GPUBuffer, y: GPUBuffer, alpha?: number, beta?: number): BoundDispatch;
+  /** y += alpha * x, in place on y. Shapes: x, y (n). */
+  axpy(n: number, x: GPUBuffer, y: GPUBuffer, alpha?: number): BoundDispatch;
+  /** y = alpha * x. Shapes: x, y (n). */
+  scale(n: number, x: GPUBuffer, y: GPUBuffer, alpha: number): BoundDispatch;
+  /** y = relu(x) or relu6(x). Shapes: x, y (n). */
+  activation(kind: 'relu' | 'relu6', n: number, x: GPUBuffer, y: GPUBuffer): BoundDispatch;
+  /** dx = dy * act'(x). Shapes: x, dy, dx (n). */
+  activationDx(kind: 'relu' | 'relu6', n: number, x: GPUBuffer, dy: GPUBuffer, dx: GPUBuffer): BoundDispatch;
+}
+
+/** Compiles every element-wise pipeline for `device` (cached per device). */
+export async function createElementwise(device: GPUDevice): Promise<Elementwise> {
+  const names = Object.keys(ENTRIES) as Entry[];
+  const pipelines = new Map<Entry, GPUComputePipeline>();
+  await Promise.all(
+    names.map(async (entry) => {
+      const [inputs, outputs] = ENTRIES[entry];
+      const pipeline = await getPipeline(device, {
+        family: FAMILY, entry, code: elementwiseWgsl, inputs, outputs, constants: ELEMENTWISE_CONSTANTS,
+      });
+      pipelines.set(entry, pipeline);
+    }),
+  );
+
+  const bind = (entry: Entry, n: number, buffers: GPUBuffer[], alpha = 0, beta = 0): BoundDispatch => {
+    const label = `${FAMILY}/${entry}`;
+    const pipeline = pipelines.get(entry)!;
+    const params = paramsBuffer(device, label, [
+      ['n', 'u32', n], ['alpha', 'f32', alpha], ['beta', 'f32', beta], ['pad0', 'u32', 0],
+    ]);
+    return {
+      label,
+      pipeline,
+      bindGroup: bindIo(device, label, pipeline, params, buffers),
+      workgroups: dispatch1d(n, ELEMENTWISE_CONSTANTS.WG, device.limits.maxComputeWorkgroupsPerDimension),
+    };
+  };
+
+  return {
+    fill: (n, out, value) => bind('fill', n, [out], value),
+    add: (n, a, b, y, alpha = 1, beta = 1) => bind('add', n, [a, b, y], alpha, beta),
+    axpy: (n, x, y, alpha = 1) => bind('axpy', n, [x, y], alpha),
+    scale: (n, x, y, alpha) => bind('scale', n, [x, y], alpha),
+    activation: (kind, n, x, y) => bind(kind === 'relu' ? 'relu_fwd' : 'relu6_fwd', n, [x, y]),
+    activationDx: (kind, n, x, dy, dx) => bind(kind === 'relu' ? 'relu_dx' : 'relu6_dx', n, [x, dy, dx]),
+  };
+}

@@ -1,0 +1,292 @@
+// What every kernel module shares: errors that name the kernel, a per-device pipeline cache,
+// explicit bind-group layouts in our fixed binding order, and buffer upload / readback.
+//
+// Browser-safe: only WebGPU types, no Node built-ins. A kernel never submits or reads back on
+// its own; the helpers here that do (upload, readBuffer) are for callers and tests.
+
+/** Any failure on the GPU side: no adapter, a validation error, an out-of-memory, device loss. */
+export class GpuError extends Error {
+  constructor(message: string, readonly kernel?: string) {
+    super(message);
+    this.name = 'GpuError';
+  }
+}
+
+interface DeviceState {
+  lost?: string;
+  uncaptured: string[];
+  pipelines: Map<string, Promise<GPUComputePipeline>>;
+  modules: Map<string, GPUShaderModule>;
+  layouts: Map<string, GPUBindGroupLayout>;
+}
+
+const states = new WeakMap<GPUDevice, DeviceState>();
+
+function stateOf(device: GPUDevice): DeviceState {
+  let s = states.get(device);
+  if (!s) {
+    s = { uncaptured: [], pipelines: new Map(), modules: new Map(), layouts: new Map() };
+    states.set(device, s);
+  }
+  return s;
+}
+
+/**
+ * Records device loss and errors nobody captured, so the next `checkDevice` (or readback) turns
+ * them into a GpuError instead of a silent wrong answer. Safe to call more than once.
+ */
+export function watchDevice(device: GPUDevice): void {
+  const s = stateOf(device);
+  if ((s as { watched?: boolean }).watched) return;
+  (s as { watched?: boolean }).watched = true;
+  device.lost.then((info) => {
+    // A deliberate destroy() is not a failure.
+    if (info.reason !== 'destroyed') s.lost = `device lost (${info.reason}): ${info.message}`;
+  });
+  device.addEventListener('uncapturederror', (ev) => {
+    const e = (ev as GPUUncapturedErrorEvent).error;
+    if (s.uncaptured.length < 16) s.uncaptured.push(e.message);
+  });
+}
+
+/** Throws if the device was lost or an uncaptured error happened since the last check. */
+export function checkDevice(device: GPUDevice, what = 'GPU work'): void {
+  const s = stateOf(device);
+  if (s.lost) throw new GpuError(`${what}: ${s.lost}`);
+  if (s.uncaptured.length) {
+    const messages = s.uncaptured.splice(0);
+    throw new GpuError(`${what}: WebGPU error: ${messages.join('\n')}`);
+  }
+}
+
+/**
+ * Runs `fn` inside validation and out-of-memory error scopes and throws a GpuError that names
+ * `label` (a kernel's `family/entry`) when WebGPU reports an error.
+ */
+export async function withErrorScope<T>(
+  device: GPUDevice,
+  label: string,
+  fn: () => T | Promise<T>,
+): Promise<T> {
+  device.pushErrorScope('out-of-memory');
+  device.pushErrorScope('validation');
+  let value: T;
+  try {
+    value = await fn();
+  } finally {
+    const validation = await device.popErrorScope();
+    const oom = await device.popErrorScope();
+    const err = validation ?? oom;
+    if (err) throw new GpuError(`${label}: ${err.message}`, label);
+  }
+  return value;
+}
+
+/** Override constants: the one way a kernel is specialised (workgroup size, tiles, flags). */
+export type Constants = Readonly<Record<string, number | boolean>>;
+
+function constantsKey(constants: Constants): string {
+  return Object.keys(constants).sort().map((k) => `${k}=${Number(constants[k])}`).join(',');
+}
+
+function toRecord(constants: Constants): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(constants)) out[k] = Number(v);
+  return out;
+}
+
+/** One explicit layout per (inputs, outputs) count: binding 0 uniform, inputs, then outputs. */
+export function ioLayout(device: GPUDevice, inputs: number, outputs: number): GPUBindGroupLayout {
+  const s = stateOf(device);
+  const key = `${inputs}:${outputs}`;
+  let layout = s.layouts.get(key);
+  if (!layout) {
+    const entries: GPUBindGroupLayoutEntry[] = [
+      { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } },
+    ];
+    for (let i = 0; i < inputs + outputs; i++) {
+      entries.push({
+        binding: 1 + i,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: i < inputs ? 'read-only-storage' : 'storage' },
+      });
+    }
+    layout = device.createBindGroupLayout({ label: `io/${key}`, entries });
+    s.layouts.set(key, layout);
+  }
+  return layout;
+}
+
+export interface PipelineSpec {
+  /** Kernel family, e.g. 'depthwise'; with the entry point it labels every GPU object. */
+  family: string;
+  entry: string;
+  code: string;
+  inputs: number;
+  outputs: number;
+  constants?: Constants;
+}
+
+async function shaderModule(device: GPUDevice, family: string, code: string): Promise<GPUShaderModule> {
+  const s = stateOf(device);
+  let mod = s.modules.get(family + '\n' + code);
+  if (mod) return mod;
+  device.pushErrorScope('validation');
+  mod = device.createShaderModule({ label: family, code });
+  const info = await mod.getCompilationInfo();
+  const scoped = await device.popErrorScope();
+  const errors = info.messages.filter((m) => m.type === 'error');
+  if (errors.length || scoped) {
+    if (!errors.length) throw new GpuError(`WGSL module ${family}: ${scoped!.message}`, family);
+    const text = errors.map((m) => `  ${family}.wgsl:${m.lineNum}:${m.linePos} ${m.message}`);
+    throw new GpuError(`WGSL compilation failed for ${family}:\n${text.join('\n')}`, family);
+  }
+  s.modules.set(family + '\n' + code, mod);
+  return mod;
+}
+
+/** Compiles (once per device, entry point and constants) and returns a compute pipeline. */
+export function getPipeline(device: GPUDevice, spec: PipelineSpec): Promise<GPUComputePipeline> {
+  const s = stateOf(device);
+  const constants = spec.constants ?? {};
+  const key = `${spec.family}/${spec.entry}|${constantsKey(constants)}|${spec.inputs}:${spec.outputs}`;
+  let p = s.pipelines.get(key);
+  if (!p) {
+    const label = `${spec.family}/${spec.entry}`;
+    p = (async () => {
+      const module = await shaderModule(device, spec.family, spec.code);
+      const layout = device.createPipelineLayout({
+        label,
+        bindGroupLayouts: [ioLayout(device, spec.inputs, spec.outputs)],
+      });
+      try {
+        return await device.createComputePipelineAsync({
+          label,
+          layout,
+          compute: { module, entryPoint: spec.entry, constants: toRecord(constants) },
+        });
+      } catch (err) {
+        throw new GpuError(`${label}: pipeline creation failed: ${(err as Error).message}`, label);
+      }
+    })();
+    // A failed compile must not poison the cache for a later, corrected attempt.
+    p.catch(() => s.pipelines.delete(key));
+    s.pipelines.set(key, p);
+  }
+  return p;
+}
+
+/** A dispatch ready to encode: everything was created at bind time, nothing per call. */
+export interface BoundDispatch {
+  readonly label: string;
+  readonly pipeline: GPUComputePipeline;
+  readonly bindGroup: GPUBindGroup;
+  readonly workgroups: readonly [number, number, number];
+}
+
+/** Encodes bound dispatches into a compute pass the caller owns. */
+export function encode(pass: GPUComputePassEncoder, ...bound: readonly BoundDispatch[]): void {
+  for (const b of bound) {
+    if (b.workgroups[0] * b.workgroups[1] * b.workgroups[2] === 0) continue;
+    pass.setPipeline(b.pipeline);
+    pass.setBindGroup(0, b.bindGroup);
+    pass.dispatchWorkgroups(b.workgroups[0], b.workgroups[1], b.workgroups[2]);
+  }
+}
+
+/** Builds the bind group for a pipeline: params uniform, then inputs, then outputs. */
+export function bindIo(
+  device: GPUDevice,
+  label: string,
+  pipeline: GPUComputePipeline,
+  params: GPUBuffer,
+  buffers: readonly GPUBuffer[],
+): GPUBindGroup {
+  return device.createBindGroup({
+    label,
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [params, ...buffers].map((buffer, binding) => ({ binding, resource: { buffer } })),
+  });
+}
+
+/** Field types of a params struct: 4-byte scalars only, so std140 offsets are 4 * index. */
+export type ParamField = readonly [name: string, type: 'u32' | 'i32' | 'f32', value: number];
+
+/** Packs a params struct (fields in WGSL order) into a uniform buffer, 16-byte padded. */
+export function paramsBuffer(device: GPUDevice, label: string, fields: readonly ParamField[]): GPUBuffer {
+  const bytes = Math.max(16, Math.ceil((fields.length * 4) / 16) * 16);
+  const data = new ArrayBuffer(bytes);
+  const view = new DataView(data);
+  fields.forEach(([name, type, value], i) => {
+    if (!Number.isFinite(value)) throw new GpuError(`${label}: param ${name} is ${value}`, label);
+    if (type === 'f32') view.setFloat32(i * 4, value, true);
+    else if (type === 'i32') view.setInt32(i * 4, value, true);
+    else {
+      if (value < 0 || value > 0xffffffff || !Number.isInteger(value)) {
+        throw new GpuError(`${label}: param ${name} must be a u32, got ${value}`, label);
+      }
+      view.setUint32(i * 4, value, true);
+    }
+  });
+  const buffer = device.createBuffer({
+    label: `${label}/params`,
+    size: bytes,
+    usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+  });
+  device.queue.writeBuffer(buffer, 0, data);
+  return buffer;
+}
+
+export type TypedArray = Float32Array | Int32Array | Uint32Array | Uint16Array;
+
+/** STORAGE | COPY_SRC | COPY_DST: what every tensor buffer needs. */
+export function storageUsage(): number {
+  return GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+}
+
+/** A storage buffer of `bytes` (rounded up to 4), readable, writable and copyable. */
+export function createStorage(device: GPUDevice, bytes: number, label: string): GPUBuffer {
+  return device.createBuffer({ label, size: Math.max(4, Math.ceil(bytes / 4) * 4), usage: storageUsage() });
+}
+
+/** A storage buffer holding `data`. */
+export function upload(device: GPUDevice, data: TypedArray, label: string): GPUBuffer {
+  const size = Math.max(4, Math.ceil(data.byteLength / 4) * 4);
+  const buffer = device.createBuffer({ label, size, usage: storageUsage(), mappedAtCreation: true });
+  new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  buffer.unmap();
+  return buffer;
+}
+
+/** Copies `byteLength` bytes of `buffer` to the CPU. Waits for queued work; throws on device loss. */
+export async function readBuffer(device: GPUDevice, buffer: GPUBuffer, byteLength = buffer.size): Promise<ArrayBuffer> {
+  const size = Math.ceil(byteLength / 4) * 4;
+  const staging = device.createBuffer({
+    label: `${buffer.label}/readback`,
+    size,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  const enc = device.createCommandEncoder({ label: `${buffer.label}/readback` });
+  enc.copyBufferToBuffer(buffer, 0, staging, 0, size);
+  device.queue.submit([enc.finish()]);
+  try {
+    await staging.mapAsync(GPUMapMode.READ);
+  } catch (err) {
+    checkDevice(device, `reading ${buffer.label}`);
+    throw new GpuError(`reading ${buffer.label}: ${(err as Error).message}`);
+  }
+  const out = staging.getMappedRange().slice(0, byteLength);
+  staging.unmap();
+  staging.destroy();
+  checkDevice(device, `reading ${buffer.label}`);
+  return out;
+}
+
+export async function readF32(device: GPUDevice, buffer: GPUBuffer, count?: number): Promise<Float32Array> {
+  return new Float32Array(await readBuffer(device, buffer, count === undefined ? buffer.size : count * 4));
+}
+
+/** Fills `buffer` with one float value (tests poison outputs with NaN before a run). */
+export function fillF32(device: GPUDevice, buffer: GPUBuffer, value: number, count = buffer.size / 4): void {
+  device.queue.writeBuffer(buffer, 0, new Float32Array(count).fill(value));
+}
