@@ -18,6 +18,8 @@ interface DeviceState {
   pipelines: Map<string, Promise<GPUComputePipeline>>;
   modules: Map<string, GPUShaderModule>;
   layouts: Map<string, GPUBindGroupLayout>;
+  bindGroups: Map<string, GPUBindGroup>;
+  params: Map<string, GPUBuffer>;
 }
 
 const states = new WeakMap<GPUDevice, DeviceState>();
@@ -25,7 +27,10 @@ const states = new WeakMap<GPUDevice, DeviceState>();
 function stateOf(device: GPUDevice): DeviceState {
   let s = states.get(device);
   if (!s) {
-    s = { uncaptured: [], pipelines: new Map(), modules: new Map(), layouts: new Map() };
+    s = {
+      uncaptured: [], pipelines: new Map(), modules: new Map(), layouts: new Map(),
+      bindGroups: new Map(), params: new Map(),
+    };
     states.set(device, s);
   }
   return s;
@@ -194,7 +199,21 @@ export function encode(pass: GPUComputePassEncoder, ...bound: readonly BoundDisp
   }
 }
 
-/** Builds the bind group for a pipeline: params uniform, then inputs, then outputs. */
+let nextId = 1;
+const objectIds = new WeakMap<object, number>();
+function idOf(o: object): number {
+  let id = objectIds.get(o);
+  if (id === undefined) objectIds.set(o, (id = nextId++));
+  return id;
+}
+
+const BIND_GROUP_CACHE_LIMIT = 16384;
+
+/**
+ * Builds the bind group for a pipeline: params uniform, then inputs, then outputs. Bind groups
+ * are cached per device by (pipeline, buffers): a training step that binds the same pooled
+ * buffers again gets the same bind group instead of a new allocation.
+ */
 export function bindIo(
   device: GPUDevice,
   label: string,
@@ -202,18 +221,26 @@ export function bindIo(
   params: GPUBuffer,
   buffers: readonly GPUBuffer[],
 ): GPUBindGroup {
-  return device.createBindGroup({
-    label,
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [params, ...buffers].map((buffer, binding) => ({ binding, resource: { buffer } })),
-  });
+  const s = stateOf(device);
+  const key = [pipeline, params, ...buffers].map(idOf).join(',');
+  let group = s.bindGroups.get(key);
+  if (!group) {
+    group = device.createBindGroup({
+      label,
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [params, ...buffers].map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+    if (s.bindGroups.size >= BIND_GROUP_CACHE_LIMIT) s.bindGroups.clear();
+    s.bindGroups.set(key, group);
+  }
+  return group;
 }
 
 /** Field types of a params struct: 4-byte scalars only, so std140 offsets are 4 * index. */
 export type ParamField = readonly [name: string, type: 'u32' | 'i32' | 'f32', value: number];
 
-/** Packs a params struct (fields in WGSL order) into a uniform buffer, 16-byte padded. */
-export function paramsBuffer(device: GPUDevice, label: string, fields: readonly ParamField[]): GPUBuffer {
+/** Packs params fields (in WGSL struct order) into bytes, 16-byte padded. */
+export function packParams(label: string, fields: readonly ParamField[]): ArrayBuffer {
   const bytes = Math.max(16, Math.ceil((fields.length * 4) / 16) * 16);
   const data = new ArrayBuffer(bytes);
   const view = new DataView(data);
@@ -228,12 +255,34 @@ export function paramsBuffer(device: GPUDevice, label: string, fields: readonly 
       view.setUint32(i * 4, value, true);
     }
   });
+  return data;
+}
+
+/**
+ * A uniform buffer holding a params struct. Params buffers are immutable and shared: identical
+ * contents on one device give the same buffer, so binding the same shapes again allocates
+ * nothing. Pass `{ mutable: true }` for a private buffer the caller rewrites with writeBuffer.
+ */
+export function paramsBuffer(
+  device: GPUDevice,
+  label: string,
+  fields: readonly ParamField[],
+  opts: { mutable?: boolean } = {},
+): GPUBuffer {
+  const data = packParams(label, fields);
+  const s = stateOf(device);
+  const key = opts.mutable ? '' : Array.from(new Uint32Array(data), (v) => v.toString(36)).join('.');
+  if (!opts.mutable) {
+    const cached = s.params.get(key);
+    if (cached) return cached;
+  }
   const buffer = device.createBuffer({
     label: `${label}/params`,
-    size: bytes,
+    size: data.byteLength,
     usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
   });
   device.queue.writeBuffer(buffer, 0, data);
+  if (!opts.mutable) s.params.set(key, buffer);
   return buffer;
 }
 

@@ -1,0 +1,245 @@
+// The engine: one GPUDevice, the kernels compiled for it, a buffer pool, and a queue of bound
+// dispatches that ops append to. Work is submitted in one compute pass when someone needs the
+// results (read, upload) or calls flush().
+//
+// Compiled plans: `record(fn)` runs fn once with the queue redirected into a Plan and the pool
+// reserving every buffer fn touches. Replaying the plan encodes the same dispatches, with the same
+// pipelines, bind groups and buffers, as one submission, allocating nothing. Anything that
+// changes between replays (inputs, labels, seeds, the learning rate) lives in GPU buffers the
+// caller writes before `run()`.
+
+import { encode, readBuffer, upload, withErrorScope, checkDevice, type BoundDispatch } from '../kernels/runtime.js';
+import { BufferPool, Reservation, type PoolStats } from './pool.js';
+import { Storage, Tensor, shapeText, sizeOf, type DType, type Shape } from './tensor.js';
+import { createKernels, type Kernels } from './kernels.js';
+import { reachableNodes } from './tape.js';
+
+export class Plan {
+  private disposed = false;
+  constructor(
+    private readonly engine: Engine,
+    readonly label: string,
+    readonly dispatches: readonly BoundDispatch[],
+    private readonly reservation: Reservation,
+  ) {}
+
+  /** Encodes every recorded dispatch into one compute pass and submits it. */
+  run(): void {
+    if (this.disposed) throw new Error(`plan ${this.label} was run after dispose()`);
+    this.engine.flush();
+    this.engine.submit(this.label, this.dispatches);
+  }
+
+  /** Gives the plan's buffers back to the pool. Tensors the plan returned must be disposed too. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.engine.pool.unreserve(this.reservation);
+  }
+}
+
+export interface EngineOptions {
+  /** Submit after this many queued dispatches even if nobody waits (keeps latency bounded). */
+  maxQueued?: number;
+}
+
+export class Engine {
+  readonly pool: BufferPool;
+  gradEnabled = true;
+  private queued: BoundDispatch[] = [];
+  private recording: BoundDispatch[] | undefined;
+  private scopes: Set<Tensor>[] = [];
+  private readonly maxQueued: number;
+
+  private constructor(readonly device: GPUDevice, readonly kernels: Kernels, opts: EngineOptions) {
+    this.pool = new BufferPool(device);
+    this.maxQueued = opts.maxQueued ?? 4096;
+  }
+
+  static async create(device: GPUDevice, opts: EngineOptions = {}): Promise<Engine> {
+    return new Engine(device, await createKernels(device), opts);
+  }
+
+  // ---- tensors -------------------------------------------------------------------------------
+
+  /** An uninitialised tensor from the pool. */
+  empty(shape: Shape, dtype: DType = 'f32', label = 'tensor'): Tensor {
+    for (const d of shape) {
+      if (!Number.isInteger(d) || d < 0) throw new RangeError(`${label}: bad shape ${shapeText(shape)}`);
+    }
+    const buffer = this.pool.acquire(sizeOf(shape) * 4, label);
+    const t = new Tensor(this, shape, dtype, new Storage(this, buffer), false, label);
+    this.track(t);
+    return t;
+  }
+
+  /** A tensor holding `data` (flushes queued work first: the buffer may be reused from it). */
+  tensor(data: Float32Array | Int32Array | Uint32Array | number[], shape: Shape, opts: { requiresGrad?: boolean; label?: string } = {}): Tensor {
+    const values = Array.isArray(data) ? Float32Array.from(data) : data;
+    if (values.length !== sizeOf(shape)) {
+      throw new RangeError(`${opts.label ?? 'tensor'}: ${values.length} values for shape ${shapeText(shape)}`);
+    }
+    const dtype: DType = values instanceof Int32Array ? 'i32' : values instanceof Uint32Array ? 'u32' : 'f32';
+    const t = this.empty(shape, dtype, opts.label);
+    this.write(t, values);
+    t.requiresGrad = opts.requiresGrad ?? false;
+    return t;
+  }
+
+  /** A tensor filled with `value` on the GPU. */
+  full(shape: Shape, value: number, label = 'full'): Tensor {
+    const t = this.empty(shape, 'f32', label);
+    this.enqueue(this.kernels.elementwise.fill(t.size, t.buffer, value));
+    return t;
+  }
+
+  /** A tensor viewing `t`'s data with another shape. */
+  view(t: Tensor, shape: Shape, requiresGrad = t.requiresGrad): Tensor {
+    const v = new Tensor(this, shape, t.dtype, t.storage.retain(), requiresGrad, t.label);
+    this.track(v);
+    return v;
+  }
+
+  /** Overwrites a tensor's values from the CPU. Queued work is submitted first, in order. */
+  write(t: Tensor, data: Float32Array | Int32Array | Uint32Array): void {
+    if (data.length !== t.size) throw new RangeError(`write ${t.label}: ${data.length} values for ${t.size}`);
+    this.flush();
+    this.device.queue.writeBuffer(t.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  async read(t: Tensor): Promise<Float32Array | Int32Array | Uint32Array> {
+    if (this.recording) throw new Error(`read(${t.label}) while recording a plan: read after run()`);
+    this.flush();
+    const bytes = await readBuffer(this.device, t.buffer, t.size * 4);
+    return t.dtype === 'i32' ? new Int32Array(bytes) : t.dtype === 'u32' ? new Uint32Array(bytes) : new Float32Array(bytes);
+  }
+
+  /** A persistent tensor (parameter, optimiser state) created outside any scope. */
+  parameter(data: Float32Array, shape: Shape, label: string, requiresGrad = true): Tensor {
+    const t = this.tensor(data, shape, { requiresGrad, label });
+    this.keep(t);
+    return t;
+  }
+
+  // ---- scopes: intermediates are disposed when the scope ends ----------------------------------
+
+  private track(t: Tensor): void {
+    this.scopes[this.scopes.length - 1]?.add(t);
+  }
+
+  /** Removes `t` from the current scopes, so it outlives them. Returns it. */
+  keep<T extends Tensor>(t: T): T {
+    for (const s of this.scopes) s.delete(t);
+    return t;
+  }
+
+  /**
+   * Runs fn; every tensor created inside and not returned (or kept) is disposed at the end, and
+   * tape nodes of disposed tensors release what they saved.
+   */
+  scope<T>(fn: () => T): T {
+    const mine = new Set<Tensor>();
+    this.scopes.push(mine);
+    let result: T;
+    try {
+      result = fn();
+    } finally {
+      this.scopes.pop();
+    }
+    const returned = collectTensors(result);
+    const out = new Set<Tensor>(returned);
+    // Tape nodes that a returned tensor still needs for a later backward() stay alive.
+    const needed = reachableNodes(returned);
+    for (const t of mine) {
+      if (out.has(t)) {
+        this.track(t);
+        continue;
+      }
+      if (t.node && !needed.has(t.node)) t.node.free();
+      t.dispose();
+    }
+    return result;
+  }
+
+  noGrad<T>(fn: () => T): T {
+    const prev = this.gradEnabled;
+    this.gradEnabled = false;
+    try {
+      return fn();
+    } finally {
+      this.gradEnabled = prev;
+    }
+  }
+
+  // ---- dispatch queue ----------------------------------------------------------------------------
+
+  enqueue(...bound: BoundDispatch[]): void {
+    if (this.recording) {
+      this.recording.push(...bound);
+      return;
+    }
+    this.queued.push(...bound);
+    if (this.queued.length >= this.maxQueued) this.flush();
+  }
+
+  /** Submits queued dispatches as one compute pass. */
+  flush(): void {
+    if (this.recording || this.queued.length === 0) return;
+    const work = this.queued;
+    this.queued = [];
+    this.submit('engine', work);
+  }
+
+  submit(label: string, work: readonly BoundDispatch[]): void {
+    checkDevice(this.device, label);
+    const enc = this.device.createCommandEncoder({ label });
+    const pass = enc.beginComputePass({ label });
+    encode(pass, ...work);
+    pass.end();
+    this.device.queue.submit([enc.finish()]);
+  }
+
+  /** Flushes and waits for the GPU; throws a GpuError naming the failing kernel on error. */
+  async sync(label = 'engine'): Promise<void> {
+    await withErrorScope(this.device, label, async () => {
+      this.flush();
+      await this.device.queue.onSubmittedWorkDone();
+    });
+    checkDevice(this.device, label);
+  }
+
+  /** Records fn's dispatches into a plan without running them (see the file comment). */
+  record<T>(label: string, fn: () => T): { plan: Plan; result: T } {
+    if (this.recording) throw new Error('plans do not nest');
+    this.flush();
+    const reservation = new Reservation();
+    const dispatches: BoundDispatch[] = [];
+    this.recording = dispatches;
+    this.pool.reserve(reservation);
+    let result: T;
+    try {
+      result = this.scope(fn);
+    } finally {
+      this.recording = undefined;
+      this.pool.reserve(undefined);
+    }
+    return { plan: new Plan(this, label, dispatches, reservation), result };
+  }
+
+  stats(): PoolStats {
+    return this.pool.stats();
+  }
+
+  /** Uploads without tracking (for kernels' own constant buffers). */
+  uploadConstant(data: Float32Array | Int32Array | Uint32Array, label: string): GPUBuffer {
+    return upload(this.device, data, label);
+  }
+}
+
+function collectTensors(value: unknown, out: Tensor[] = [], depth = 0): Tensor[] {
+  if (value instanceof Tensor) out.push(value);
+  else if (depth < 3 && value && typeof value === 'object') {
+    for (const v of Array.isArray(value) ? value : Object.values(value)) collectTensors(v, out, depth + 1);
+  }
+  return out;
+}
