@@ -12,3 +12,8 @@ export * from './pool.js';
 export * from './dropout.js';
 export * from './softmax.js';
 export * from './loss.js';
+export * from './padding.js';
+export * from './conv2d.js';
+export {
+  createDepthwise, DEPTHWISE_CONSTANTS, depthwiseGeometry, packDepthwiseParams, type Depthwise, type DepthwiseShape,
+} from './depthwise.js';

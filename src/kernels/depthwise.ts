@@ -1,0 +1,194 @@
+// Depthwise Conv2D (channel multiplier 1) forward (bias, fused ReLU/ReLU6) and its input, filter
+// and bias gradients. WGSL: src/wgsl/depthwise.wgsl. Layout NHWC, filter [kh, kw, c, 1].
+//
+// Gradients take dy with respect to the PRE-activation output: when the forward fused an
+// activation, apply its derivative first (elementwise relu_dx / relu6_dx on the saved output).
+// MobileNet's depthwise layers have no bias and their activation follows a BatchNorm, so they
+// run with `activation: 'none'` and no bias.
+//
+// The filter and bias gradients are two-pass reductions over n*oh*ow: pass 1 writes one partial
+// sum per chunk of positions into a scratch buffer, pass 2 adds the chunks. The scratch buffer is
+// allocated at bind time and owned by the returned `BoundReduction` (call `destroy()` when done),
+// unless the caller passes its own `scratch` of at least `scratchFloats` floats.
+
+import { depthwiseWgsl, depthwiseVec4Wgsl } from '../wgsl/index.js';
+import { dispatch1d } from './dispatch.js';
+import { bindIo, createStorage, getPipeline, paramsBuffer, type BoundDispatch, type ParamField } from './runtime.js';
+import {
+  ACTIVATION_CODE, checkBuffer, convGeometry, reductionChunks,
+  type Activation, type ConvGeometry, type Padding,
+} from './padding.js';
+import type { BoundReduction } from './conv2d.js';
+
+export type { BoundReduction } from './conv2d.js';
+
+const FAMILY = 'depthwise';
+/** Override constants (passed to the pipelines; the WGSL defaults are the same numbers). */
+export const DEPTHWISE_CONSTANTS = { WG: 64, PX: 4, TAPS: 9 } as const;
+
+export interface DepthwiseShape {
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  kh: number;
+  kw: number;
+  /** One stride for both axes, or [sh, sw]. Default 1. */
+  stride?: number | readonly [number, number];
+  /** Keras 'same' / 'valid' (default) or explicit zero padding. */
+  padding?: Padding;
+  /** Fused activation of the forward pass; default 'none'. Gradients ignore it (see above). */
+  activation?: Activation;
+}
+
+export interface Depthwise {
+  /** y = act(depthwise(x, w) + bias). Shapes: x [n,h,w,c], w [kh,kw,c,1], bias [c] -> y [n,oh,ow,c]. */
+  forward(shape: DepthwiseShape, b: { x: GPUBuffer; w: GPUBuffer; bias?: GPUBuffer; y: GPUBuffer }): BoundDispatch;
+  /** Input gradient. Shapes: dy [n,oh,ow,c] (pre-activation), w [kh,kw,c,1] -> dx [n,h,w,c]. */
+  dx(shape: DepthwiseShape, b: { dy: GPUBuffer; w: GPUBuffer; dx: GPUBuffer }): BoundDispatch;
+  /** Filter gradient. Shapes: x [n,h,w,c], dy [n,oh,ow,c] (pre-activation) -> dw [kh,kw,c,1]. */
+  dw(shape: DepthwiseShape, b: { x: GPUBuffer; dy: GPUBuffer; dw: GPUBuffer; scratch?: GPUBuffer }): BoundReduction;
+  /** Bias gradient. Shapes: dy [n,oh,ow,c] (pre-activation) -> db [c]. */
+  db(shape: DepthwiseShape, b: { dy: GPUBuffer; db: GPUBuffer; scratch?: GPUBuffer }): BoundReduction;
+  geometry(shape: DepthwiseShape): ConvGeometry;
+}
+
+/** Resolves a DepthwiseShape's geometry; throws a RangeError naming `kernel` on a bad shape. */
+export function depthwiseGeometry(shape: DepthwiseShape, kernel = FAMILY): ConvGeometry {
+  for (const k of ['n', 'c'] as const) {
+    if (!Number.isInteger(shape[k]) || shape[k] < 1) {
+      throw new RangeError(`${kernel}: ${k} must be a positive integer, got ${shape[k]}`);
+    }
+  }
+  return convGeometry(kernel, shape.h, shape.w, shape.kh, shape.kw, shape.stride ?? 1, shape.padding ?? 'valid');
+}
+
+/** The params struct `DepthwiseParams`, in WGSL field order. */
+export function packDepthwiseParams(s: DepthwiseShape, g: ConvGeometry, items: number, chunk = 0, chunks = 0): ParamField[] {
+  return [
+    ['n', 'u32', s.n], ['h', 'u32', s.h], ['w', 'u32', s.w], ['c', 'u32', s.c],
+    ['kh', 'u32', s.kh], ['kw', 'u32', s.kw], ['sh', 'u32', g.sh], ['sw', 'u32', g.sw],
+    ['pt', 'u32', g.top], ['pl', 'u32', g.left], ['oh', 'u32', g.oh], ['ow', 'u32', g.ow],
+    ['items', 'u32', items], ['chunk', 'u32', chunk], ['chunks', 'u32', chunks], ['pad0', 'u32', 0],
+  ];
+}
+
+type Entry = 'depthwise_fwd' | 'depthwise_dx' | 'depthwise_dw' | 'depthwise_db' | 'depthwise_sum_partials';
+const IO: Record<Entry, [number, number]> = {
+  depthwise_fwd: [3, 1], depthwise_dx: [2, 1], depthwise_dw: [2, 1], depthwise_db: [1, 1], depthwise_sum_partials: [1, 1],
+};
+
+/** Compiles the depthwise pipelines for `device` (cached per device) and returns the binders. */
+export async function createDepthwise(device: GPUDevice): Promise<Depthwise> {
+  const maxDim = device.limits.maxComputeWorkgroupsPerDimension;
+  const { WG, PX, TAPS } = DEPTHWISE_CONSTANTS;
+  const pipeline = (entry: Entry, vec4: boolean, extra: Record<string, number | boolean> = {}) =>
+    getPipeline(device, {
+      family: vec4 ? `${FAMILY}-vec4` : FAMILY, entry, code: vec4 ? depthwiseVec4Wgsl : depthwiseWgsl,
+      inputs: IO[entry][0], outputs: IO[entry][1], constants: { ...DEPTHWISE_CONSTANTS, ...extra },
+    });
+  const [dbP, sumP] = await Promise.all([pipeline('depthwise_db', false), pipeline('depthwise_sum_partials', false)]);
+  // Per variant (scalar, vec4): dx, dw and one forward per (bias, activation), all compiled now
+  // so that binding stays synchronous.
+  const variants = await Promise.all([false, true].map(async (vec4) => {
+    const fwd = new Map<string, GPUComputePipeline>();
+    const [dx, dw] = await Promise.all([
+      pipeline('depthwise_dx', vec4), pipeline('depthwise_dw', vec4),
+      ...[false, true].flatMap((HAS_BIAS) => Object.values(ACTIVATION_CODE).map(async (ACT) => {
+        fwd.set(`${HAS_BIAS}/${ACT}`, await pipeline('depthwise_fwd', vec4, { HAS_BIAS, ACT }));
+      })),
+    ]);
+    return { fwd, dx: dx as GPUComputePipeline, dw: dw as GPUComputePipeline };
+  }));
+  const variant = (c: number) => variants[c % 4 === 0 ? 1 : 0];
+  // Bound to the bias binding when there is no bias (the binding layout is fixed).
+  const noBias = createStorage(device, 16, 'depthwise/no-bias');
+
+  const bound = (entry: Entry, pipe: GPUComputePipeline, fields: ParamField[], items: number, buffers: GPUBuffer[]): BoundDispatch => {
+    const label = `${FAMILY}/${entry}`;
+    return {
+      label,
+      pipeline: pipe,
+      bindGroup: bindIo(device, label, pipe, paramsBuffer(device, label, fields), buffers),
+      workgroups: dispatch1d(items, WG, maxDim),
+    };
+  };
+
+  /** Pass 1 (`first`) into scratch [chunks, k], then pass 2 into out [k]. */
+  const reduction = (
+    first: (scratch: GPUBuffer) => BoundDispatch, chunks: number, k: number, out: GPUBuffer,
+    given: GPUBuffer | undefined, what: string,
+  ): BoundReduction => {
+    const floats = chunks * k;
+    if (given) checkBuffer(`${FAMILY}/${what}`, 'scratch', given, floats, [chunks, k]);
+    const scratch = given ?? createStorage(device, floats * 4, `${FAMILY}/${what}/scratch`);
+    const sumFields: ParamField[] = packDepthwiseParams(
+      { n: 1, h: 1, w: 1, c: 1, kh: 1, kw: 1 }, { sh: 1, sw: 1, top: 0, bottom: 0, left: 0, right: 0, oh: 1, ow: 1 },
+      k, 0, chunks,
+    );
+    const dispatches = [first(scratch), bound('depthwise_sum_partials', sumP, sumFields, k, [scratch, out])];
+    return { dispatches, scratchFloats: floats, destroy: () => { if (!given) scratch.destroy(); } };
+  };
+
+  const check = (entry: Entry, shape: DepthwiseShape, named: Record<string, [GPUBuffer, number[]]>) => {
+    const kernel = `${FAMILY}/${entry}`;
+    const g = depthwiseGeometry(shape, kernel);
+    for (const [nm, [buf, dims]] of Object.entries(named)) {
+      const full = dims.map((d) => (d === -1 ? g.oh : d === -2 ? g.ow : d));
+      checkBuffer(kernel, nm, buf, full.reduce((a, b) => a * b, 1), full);
+    }
+    return g;
+  };
+
+  return {
+    geometry: (shape) => depthwiseGeometry(shape),
+
+    forward(shape, { x, w, bias, y }) {
+      const { n, h, w: wd, c, kh, kw } = shape;
+      const named: Record<string, [GPUBuffer, number[]]> = { x: [x, [n, h, wd, c]], w: [w, [kh, kw, c, 1]], y: [y, [n, -1, -2, c]] };
+      if (bias) named.bias = [bias, [c]];
+      const g = check('depthwise_fwd', shape, named);
+      const act = ACTIVATION_CODE[shape.activation ?? 'none'];
+      if (act === undefined) throw new RangeError(`${FAMILY}/depthwise_fwd: unknown activation ${shape.activation}`);
+      const items = n * g.oh * Math.ceil(g.ow / PX) * Math.ceil(c / 4);
+      const pipe = variant(c).fwd.get(`${!!bias}/${act}`)!;
+      return bound('depthwise_fwd', pipe, packDepthwiseParams(shape, g, items), items, [x, w, bias ?? noBias, y]);
+    },
+
+    dx(shape, { dy, w, dx }) {
+      const { n, h, w: wd, c, kh, kw } = shape;
+      const g = check('depthwise_dx', shape, { dy: [dy, [n, -1, -2, c]], w: [w, [kh, kw, c, 1]], dx: [dx, [n, h, wd, c]] });
+      // The vec4 variant tiles PX input columns per invocation; the scalar one does one.
+      const items = n * h * (c % 4 === 0 ? Math.ceil(wd / PX) : wd) * Math.ceil(c / 4);
+      return bound('depthwise_dx', variant(c).dx, packDepthwiseParams(shape, g, items), items, [dy, w, dx]);
+    },
+
+    dw(shape, { x, dy, dw, scratch }) {
+      const { n, h, w: wd, c, kh, kw } = shape;
+      const g = check('depthwise_dw', shape, { x: [x, [n, h, wd, c]], dy: [dy, [n, -1, -2, c]], dw: [dw, [kh, kw, c, 1]] });
+      const positions = n * g.oh * g.ow;
+      const tiles = Math.ceil((kh * kw) / TAPS) * Math.ceil(c / 4);
+      const chunks = reductionChunks(positions, tiles);
+      const chunk = Math.ceil(positions / chunks);
+      const items = chunks * tiles;
+      return reduction(
+        (s) => bound('depthwise_dw', variant(c).dw, packDepthwiseParams(shape, g, items, chunk, chunks), items, [x, dy, s]),
+        chunks, kh * kw * c, dw, scratch, 'depthwise_dw',
+      );
+    },
+
+    db(shape, { dy, db, scratch }) {
+      const { n, c } = shape;
+      const g = check('depthwise_db', shape, { dy: [dy, [n, -1, -2, c]], db: [db, [c]] });
+      const positions = n * g.oh * g.ow;
+      const groups = Math.ceil(c / 4);
+      const chunks = reductionChunks(positions, groups, 4096, 64);
+      const chunk = Math.ceil(positions / chunks);
+      const items = chunks * groups;
+      return reduction(
+        (s) => bound('depthwise_db', dbP, packDepthwiseParams(shape, g, items, chunk, chunks), items, [dy, s]),
+        chunks, c, db, scratch, 'depthwise_db',
+      );
+    },
+  };
+}
