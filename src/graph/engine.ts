@@ -8,7 +8,9 @@
 // changes between replays (inputs, labels, seeds, the learning rate) lives in GPU buffers the
 // caller writes before `run()`.
 
-import { encode, readBuffer, upload, withErrorScope, checkDevice, type BoundDispatch } from '../kernels/runtime.js';
+import {
+  collectAllocations, encode, readBuffer, upload, withErrorScope, checkDevice, type BoundDispatch,
+} from '../kernels/runtime.js';
 import { BufferPool, Reservation, type PoolStats } from './pool.js';
 import { Storage, Tensor, shapeText, sizeOf, type DType, type Shape } from './tensor.js';
 import { createKernels, type Kernels } from './kernels.js';
@@ -21,6 +23,7 @@ export class Plan {
     readonly label: string,
     readonly dispatches: readonly BoundDispatch[],
     private readonly reservation: Reservation,
+    private readonly scratch: readonly GPUBuffer[],
   ) {}
 
   /** Encodes every recorded dispatch into one compute pass and submits it. */
@@ -35,6 +38,7 @@ export class Plan {
     if (this.disposed) return;
     this.disposed = true;
     this.engine.pool.unreserve(this.reservation);
+    for (const b of this.scratch) b.destroy();
   }
 }
 
@@ -48,6 +52,9 @@ export class Engine {
   gradEnabled = true;
   private queued: BoundDispatch[] = [];
   private recording: BoundDispatch[] | undefined;
+  private recordingScratch: GPUBuffer[] | undefined;
+  /** Kernel scratch of queued eager work: destroyed once that work is submitted. */
+  private queuedScratch: GPUBuffer[] = [];
   private scopes: Set<Tensor>[] = [];
   private readonly maxQueued: number;
 
@@ -182,12 +189,33 @@ export class Engine {
     if (this.queued.length >= this.maxQueued) this.flush();
   }
 
+  /**
+   * Takes ownership of kernel scratch buffers made while binding (see collectAllocations): a
+   * recording plan keeps them; eager work destroys them after its submission.
+   */
+  adopt(buffers: readonly GPUBuffer[]): void {
+    if (buffers.length === 0) return;
+    if (this.recordingScratch) this.recordingScratch.push(...buffers);
+    else this.queuedScratch.push(...buffers);
+  }
+
+  /** Runs fn (which binds kernels) and adopts the scratch it allocated. */
+  binding<T>(fn: () => T): T {
+    const { result, buffers } = collectAllocations(fn);
+    this.adopt(buffers);
+    return result;
+  }
+
   /** Submits queued dispatches as one compute pass. */
   flush(): void {
-    if (this.recording || this.queued.length === 0) return;
-    const work = this.queued;
-    this.queued = [];
-    this.submit('engine', work);
+    if (this.recording) return;
+    if (this.queued.length) {
+      const work = this.queued;
+      this.queued = [];
+      this.submit('engine', work);
+    }
+    // Destroying after submit is safe: WebGPU finishes submitted work first.
+    for (const b of this.queuedScratch.splice(0)) b.destroy();
   }
 
   submit(label: string, work: readonly BoundDispatch[]): void {
@@ -214,16 +242,19 @@ export class Engine {
     this.flush();
     const reservation = new Reservation();
     const dispatches: BoundDispatch[] = [];
+    const scratch: GPUBuffer[] = [];
     this.recording = dispatches;
+    this.recordingScratch = scratch;
     this.pool.reserve(reservation);
     let result: T;
     try {
       result = this.scope(fn);
     } finally {
       this.recording = undefined;
+      this.recordingScratch = undefined;
       this.pool.reserve(undefined);
     }
-    return { plan: new Plan(this, label, dispatches, reservation), result };
+    return { plan: new Plan(this, label, dispatches, reservation, scratch), result };
   }
 
   stats(): PoolStats {

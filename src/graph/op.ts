@@ -30,7 +30,7 @@ export function defineOp<A = undefined>(def: OpDef<A>): Op<A> {
   return (inputs, attrs) => {
     if (inputs.length === 0) throw new Error(`${def.name}: no inputs`);
     const e = inputs[0].engine;
-    const out = def.forward(e, inputs, attrs);
+    const out = e.binding(() => def.forward(e, inputs, attrs));
     const { y, extra = [] } = out instanceof Tensor ? { y: out } : out;
     const track = e.gradEnabled && inputs.some((x) => x.requiresGrad);
     if (!track) {
@@ -49,7 +49,7 @@ export function defineOp<A = undefined>(def: OpDef<A>): Op<A> {
       get freed() {
         return freed;
       },
-      backward: (dy, needs) => def.backward(e, dy, held, needs, attrs),
+      backward: (dy, needs) => e.binding(() => def.backward(e, dy, held, needs, attrs)),
       free() {
         if (freed) return;
         freed = true;

@@ -19,6 +19,8 @@ const ENTRIES = {
   relu_dx: [2, 1],
   relu6_fwd: [1, 1],
   relu6_dx: [2, 1],
+  scale_by: [2, 1],
+  broadcast: [1, 1],
 } as const;
 type Entry = keyof typeof ENTRIES;
 
@@ -33,6 +35,10 @@ export interface Elementwise {
   scale(n: number, x: GPUBuffer, y: GPUBuffer, alpha: number): BoundDispatch;
   /** y = relu(x) or relu6(x). Shapes: x, y (n). */
   activation(kind: 'relu' | 'relu6', n: number, x: GPUBuffer, y: GPUBuffer): BoundDispatch;
+  /** y = alpha * x * s[0], s a GPU scalar. Shapes: x, y (n); s (1). */
+  scaleBy(n: number, x: GPUBuffer, s: GPUBuffer, y: GPUBuffer, alpha?: number): BoundDispatch;
+  /** y[i] = alpha * s[0]. Shapes: s (1), y (n). */
+  broadcast(n: number, s: GPUBuffer, y: GPUBuffer, alpha?: number): BoundDispatch;
   /** dx = dy * act'(x). Shapes: x, dy, dx (n). */
   activationDx(kind: 'relu' | 'relu6', n: number, x: GPUBuffer, dy: GPUBuffer, dx: GPUBuffer): BoundDispatch;
 }
@@ -70,6 +76,8 @@ export async function createElementwise(device: GPUDevice): Promise<Elementwise>
     add: (n, a, b, y, alpha = 1, beta = 1) => bind('add', n, [a, b, y], alpha, beta),
     axpy: (n, x, y, alpha = 1) => bind('axpy', n, [x, y], alpha),
     scale: (n, x, y, alpha) => bind('scale', n, [x, y], alpha),
+    scaleBy: (n, x, s, y, alpha = 1) => bind('scale_by', n, [x, s, y], alpha),
+    broadcast: (n, s, y, alpha = 1) => bind('broadcast', n, [s, y], alpha),
     activation: (kind, n, x, y) => bind(kind === 'relu' ? 'relu_fwd' : 'relu6_fwd', n, [x, y]),
     activationDx: (kind, n, x, dy, dx) => bind(kind === 'relu' ? 'relu_dx' : 'relu6_dx', n, [x, dy, dx]),
   };

@@ -283,6 +283,7 @@ export function paramsBuffer(
   });
   device.queue.writeBuffer(buffer, 0, data);
   if (!opts.mutable) s.params.set(key, buffer);
+  else collector?.push(buffer);
   return buffer;
 }
 
@@ -293,9 +294,29 @@ export function storageUsage(): number {
   return GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 }
 
+let collector: GPUBuffer[] | undefined;
+
+/**
+ * Runs fn and returns the scratch and mutable params buffers that kernels created while binding
+ * inside it, so an owner (a graph op, a compiled plan) can destroy them when it is done.
+ */
+export function collectAllocations<T>(fn: () => T): { result: T; buffers: GPUBuffer[] } {
+  const outer = collector;
+  const mine: GPUBuffer[] = [];
+  collector = mine;
+  try {
+    return { result: fn(), buffers: mine };
+  } finally {
+    collector = outer;
+    outer?.push(...mine);
+  }
+}
+
 /** A storage buffer of `bytes` (rounded up to 4), readable, writable and copyable. */
 export function createStorage(device: GPUDevice, bytes: number, label: string): GPUBuffer {
-  return device.createBuffer({ label, size: Math.max(4, Math.ceil(bytes / 4) * 4), usage: storageUsage() });
+  const b = device.createBuffer({ label, size: Math.max(4, Math.ceil(bytes / 4) * 4), usage: storageUsage() });
+  collector?.push(b);
+  return b;
 }
 
 /** A storage buffer holding `data`. */

@@ -1,5 +1,5 @@
 // Element-wise kernels over flat f32 arrays: fill, add, axpy, scale, ReLU and ReLU6 with their
-// input gradients. One invocation per element; the flat index folds y/z of a large dispatch
+// input gradients, and scaling by / broadcasting a scalar that lives on the GPU. One invocation per element; the flat index folds y/z of a large dispatch
 // (see src/kernels/dispatch.ts).
 //
 // Shapes: every array has `n` elements; `alpha`, `beta` are the scalars of the entry point.
@@ -92,4 +92,20 @@ fn relu6_dx(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) 
   if (i >= p.n) { return; }
   let x = a2[i];
   y2[i] = select(0.0, b2[i], x > 0.0 && x < 6.0);
+}
+
+// y = alpha * x * s[0] (inputs: x, s) — scales by a scalar that lives on the GPU.
+@compute @workgroup_size(WG)
+fn scale_by(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i >= p.n) { return; }
+  y2[i] = p.alpha * a2[i] * b2[0];
+}
+
+// y = alpha * s[0] (input: s) — broadcasts a GPU scalar, e.g. the gradient of a sum.
+@compute @workgroup_size(WG)
+fn broadcast(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i >= p.n) { return; }
+  y1[i] = p.alpha * x1[0];
 }

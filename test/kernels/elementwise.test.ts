@@ -57,6 +57,17 @@ describe('elementwise', () => {
       expectClose(await bufs.read(s, n), ref.add(a, a, -0.25, 0), 1e-6, 'scale');
       expectClose(await bufs.read(f, n), new Float64Array(n).fill(7.5), 0, 'fill');
     });
+
+    it(`scale_by / broadcast n${n}`, async () => {
+      const k = await createElementwise(device);
+      const x = uniform(n + 5, n);
+      const [xb, sb] = [bufs.from(x), bufs.from(Float32Array.of(-1.5))];
+      const y = bufs.poisoned(n);
+      const b = bufs.poisoned(n);
+      await run(device, k.scaleBy(n, xb, sb, y, 2), k.broadcast(n, sb, b, 0.5));
+      expectClose(await bufs.read(y, n), ref.add(x, x, -3, 0), 1e-6, 'scale_by');
+      expectClose(await bufs.read(b, n), new Float64Array(n).fill(-0.75), 0, 'broadcast');
+    });
   }
 });
 
