@@ -2,6 +2,8 @@
 // that ops can bind and enqueue synchronously.
 import { createAttention, type Attention } from '../kernels/attention.js';
 import { createBatchnorm, type Batchnorm } from '../kernels/batchnorm.js';
+import { createConv2d, type Conv2d } from '../kernels/conv2d.js';
+import { createDepthwise, type Depthwise } from '../kernels/depthwise.js';
 import { createDropout, type Dropout } from '../kernels/dropout.js';
 import { createElementwise, type Elementwise } from '../kernels/elementwise.js';
 import { createInput, type Input } from '../kernels/input.js';
@@ -15,6 +17,8 @@ export interface Kernels {
   elementwise: Elementwise;
   attention: Attention;
   batchnorm: Batchnorm;
+  conv2d: Conv2d;
+  depthwise: Depthwise;
   dropout: Dropout;
   input: Input;
   loss: Loss;
@@ -25,10 +29,11 @@ export interface Kernels {
 }
 
 export async function createKernels(device: GPUDevice): Promise<Kernels> {
-  const [elementwise, attention, batchnorm, dropout, input, loss, optimizer, pool, reduce, softmax] = await Promise.all([
-    createElementwise(device), createAttention(device), createBatchnorm(device), createDropout(device),
-    createInput(device), createLoss(device), createOptimizer(device), createPool(device), createReduce(device),
-    createSoftmax(device),
-  ]);
-  return { elementwise, attention, batchnorm, dropout, input, loss, optimizer, pool, reduce, softmax };
+  const [elementwise, attention, batchnorm, conv2d, depthwise, dropout, input, loss, optimizer, pool, reduce, softmax] =
+    await Promise.all([
+      createElementwise(device), createAttention(device), createBatchnorm(device), createConv2d(device),
+      createDepthwise(device), createDropout(device), createInput(device), createLoss(device),
+      createOptimizer(device), createPool(device), createReduce(device), createSoftmax(device),
+    ]);
+  return { elementwise, attention, batchnorm, conv2d, depthwise, dropout, input, loss, optimizer, pool, reduce, softmax };
 }

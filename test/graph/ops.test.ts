@@ -10,6 +10,7 @@ import { softmaxCrossEntropy } from '../../src/graph/ops/loss.js';
 import { softmax } from '../../src/graph/ops/softmax.js';
 import { sum, mean } from '../../src/graph/ops/reduce.js';
 import { dropout } from '../../src/graph/ops/dropout.js';
+import { conv2d, depthwiseConv2d } from '../../src/graph/ops/conv.js';
 import { reshape, relu6, scale as times } from '../../src/graph/ops/elementwise.js';
 import { testGpu } from '../helpers/gpu.js';
 import { randn, uniform } from '../helpers/random.js';
@@ -128,3 +129,44 @@ describe('graph ops vs TensorFlow.js', () => {
     x.dispose();
   });
 });
+
+describe('graph conv ops vs TensorFlow.js', () => {
+  it('conv2d(same, s2, bias, relu6) -> depthwise(MobileNet pad, relu) -> sum: all gradients', async () => {
+    const e = await Engine.create((await testGpu()).device);
+    const tf = await tfjs();
+    const [n, h, w, cin, cout] = [2, 9, 8, 3, 8];
+    const x0 = randn(21, n * h * w * cin, 2);
+    const w10 = randn(22, 3 * 3 * cin * cout, 0.7);
+    const b10 = uniform(23, cout, -0.2, 0.2);
+    const w20 = randn(24, 3 * 3 * cout, 0.5);
+    const x = e.parameter(x0, [n, h, w, cin], 'x');
+    const w1 = e.parameter(w10, [3, 3, cin, cout], 'w1');
+    const b1 = e.parameter(b10, [cout], 'b1');
+    const w2 = e.parameter(w20, [3, 3, cout, 1], 'w2');
+    const lossT = e.scope(() => {
+      const y1 = conv2d(x, w1, b1, { stride: 2, padding: 'same', activation: 'relu6' });
+      const pad = { top: 0, bottom: 1, left: 0, right: 1 };
+      const y2 = depthwiseConv2d(y1, w2, undefined, { stride: 2, padding: pad, activation: 'relu' });
+      const loss = sum(y2, 1.5);
+      backward(loss);
+      return loss;
+    });
+    const f = (xs: TfT, a: TfT, b: TfT, c: TfT) => {
+      const y1 = tf.clipByValue(tf.add(tf.conv2d(xs as never, a as never, 2, 'same'), b), 0, 6);
+      const padded = tf.pad(y1, [[0, 0], [0, 1], [0, 1], [0, 0]]);
+      const y2 = tf.relu(tf.depthwiseConv2d(padded as never, c as never, 2, 'valid'));
+      return tf.mul(tf.sum(y2), 1.5);
+    };
+    const ref = tf.valueAndGrads(f as never)([
+      tf.tensor4d(x0, [n, h, w, cin]), tf.tensor4d(w10, [3, 3, cin, cout]), tf.tensor1d(b10), tf.tensor4d(w20, [3, 3, cout, 1]),
+    ] as never) as unknown as { value: TfT; grads: TfT[] };
+    expectClose(await lossT.readF32(), ref.value.dataSync(), 1e-5, 'loss');
+    const names = ['x', 'w1', 'b1', 'w2'];
+    for (const [i, t] of [x, w1, b1, w2].entries()) {
+      expectClose(await t.grad!.readF32(), ref.grads[i].dataSync(), 1e-4, `d loss / d ${names[i]}`);
+    }
+    lossT.dispose();
+    for (const t of [x, w1, b1, w2]) t.dispose();
+  });
+});
+type TfT = import('@tensorflow/tfjs').Tensor;
