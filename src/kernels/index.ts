@@ -17,3 +17,6 @@ export * from './conv2d.js';
 export {
   createDepthwise, DEPTHWISE_CONSTANTS, depthwiseGeometry, packDepthwiseParams, type Depthwise, type DepthwiseShape,
 } from './depthwise.js';
+export * from './pad.js';
+export { createMatmul, MATMUL_VARIANTS, MATMUL_TILES, type Matmul, type MatmulShape, type MatmulVariant, type MatmulBuffers, type MatmulOptions } from './matmul.js';
+export * from './matmul-autotune.js';

@@ -181,6 +181,38 @@ export function getPipeline(device: GPUDevice, spec: PipelineSpec): Promise<GPUC
   return p;
 }
 
+const syncPipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+
+/**
+ * The synchronous twin of getPipeline, for kernels that specialise on the shape at bind time
+ * (a bind must not await). Creation errors are not awaited here: they surface as uncaptured
+ * errors, which checkDevice / readBuffer turn into a GpuError naming the label. Prefer compiling
+ * ahead with getPipeline where the set of specialisations is known.
+ */
+export function getPipelineSync(device: GPUDevice, spec: PipelineSpec): GPUComputePipeline {
+  let cache = syncPipelines.get(device);
+  if (!cache) syncPipelines.set(device, (cache = new Map()));
+  const constants = spec.constants ?? {};
+  const key = `${spec.family}/${spec.entry}|${constantsKey(constants)}|${spec.inputs}:${spec.outputs}`;
+  let p = cache.get(key);
+  if (!p) {
+    const s = stateOf(device);
+    const label = `${spec.family}/${spec.entry}`;
+    let module = s.modules.get(spec.family + '\n' + spec.code);
+    if (!module) {
+      module = device.createShaderModule({ label: spec.family, code: spec.code });
+      s.modules.set(spec.family + '\n' + spec.code, module);
+    }
+    p = device.createComputePipeline({
+      label,
+      layout: device.createPipelineLayout({ label, bindGroupLayouts: [ioLayout(device, spec.inputs, spec.outputs)] }),
+      compute: { module, entryPoint: spec.entry, constants: toRecord(constants) },
+    });
+    cache.set(key, p);
+  }
+  return p;
+}
+
 /** A dispatch ready to encode: everything was created at bind time, nothing per call. */
 export interface BoundDispatch {
   readonly label: string;

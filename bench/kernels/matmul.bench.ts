@@ -1,0 +1,106 @@
+// Matrix multiply: each of our variants next to TensorFlow.js WebGPU's tf.matMul on the same
+// adapter, same shapes, same process.
+//
+//   npx tsx bench/kernels/matmul.bench.ts       (or import { runMatmulBench } from a suite)
+//
+// Synchronisation, both sides: a timed run is `perSubmit` matmuls and ends when the queue is idle.
+//   ours:   bind once, then per run encode `perSubmit` dispatches in one compute pass, submit,
+//           await device.queue.onSubmittedWorkDone(). Nothing is read back.
+//   TF.js:  GPU tensors made before timing; per run call tf.matMul `perSubmit` times, flush its
+//           batched commands (backend.endComputePassEncoder() + submitQueue(), what its readback
+//           does first), await its device's onSubmittedWorkDone(), dispose the outputs. No readback.
+// Times are medians (bench/lib/timing.ts) of `repeats` runs after `warmup` untimed runs, divided
+// by perSubmit. GFLOP/s = 2*M*K*N / time; GB/s counts A, B and C once (a lower bound on traffic).
+
+import { pathToFileURL } from 'node:url';
+import { loadavg } from 'node:os';
+import { createGpu } from '../../src/gpu/device.js';
+import { createMatmul, MATMUL_VARIANTS, type MatmulVariant } from '../../src/kernels/matmul.js';
+import { autotuneMatmul } from '../../src/kernels/matmul-autotune.js';
+import { encode, upload, createStorage } from '../../src/kernels/runtime.js';
+import { time, gflops, gbps, table } from '../lib/timing.js';
+import { tfjsWebgpu, releaseTfjsWebgpu } from '../lib/tfjs-webgpu.js';
+import { uniform } from '../../test/helpers/random.js';
+
+export interface MatmulBenchRow {
+  shape: string;
+  impl: string;
+  ms: number;
+  gflops: number;
+  gbps: number;
+  /** TF.js time / this time (> 1: faster than TF.js). */
+  vsTfjs: number;
+}
+
+export const MATMUL_BENCH_SHAPES = [
+  { name: '1024^3', m: 1024, k: 1024, n: 1024 },
+  { name: 'pw 14x14x512 b8', m: 1568, k: 512, n: 512 },
+  { name: 'pw 112x112 32->64 b8', m: 8 * 112 * 112, k: 32, n: 64 },
+] as const;
+
+export async function runMatmulBench(
+  opts: { repeats?: number; warmup?: number; perSubmit?: number; log?: (s: string) => void } = {},
+): Promise<MatmulBenchRow[]> {
+  const log = opts.log ?? console.log;
+  const { repeats = 5, warmup = 1, perSubmit = 2 } = opts;
+  const gpu = await createGpu();
+  const { device } = gpu;
+  const tf = await tfjsWebgpu();
+  const backend = tf.backend() as unknown as { endComputePassEncoder(): void; submitQueue(): void; device: GPUDevice };
+  const rows: MatmulBenchRow[] = [];
+  try {
+    const tune = await autotuneMatmul(device, (v) => createMatmul(device, { variant: v }));
+    log(`autotune on this adapter: ${tune.variant} (${Object.entries(tune.ms).map(([v, t]) => `${v} ${t.toFixed(1)} ms`).join(', ')})`);
+    const kernels = new Map<MatmulVariant, Awaited<ReturnType<typeof createMatmul>>>();
+    for (const v of MATMUL_VARIANTS) kernels.set(v, await createMatmul(device, { variant: v }));
+    for (const s of MATMUL_BENCH_SHAPES) {
+      const a = uniform(1, s.m * s.k);
+      const b = uniform(2, s.k * s.n);
+      const flops = 2 * s.m * s.k * s.n;
+      const bytes = 4 * (s.m * s.k + s.k * s.n + s.m * s.n);
+      const [ab, bb, cb] = [upload(device, a, 'bench/a'), upload(device, b, 'bench/b'), createStorage(device, s.m * s.n * 4, 'bench/c')];
+      const ms = new Map<string, number>();
+      for (const [v, mm] of kernels) {
+        const bound = await mm.matmul({ m: s.m, k: s.k, n: s.n }, { a: ab, b: bb, c: cb });
+        const t = await time(async () => {
+          const enc = device.createCommandEncoder();
+          const pass = enc.beginComputePass();
+          for (let i = 0; i < perSubmit; i++) encode(pass, bound);
+          pass.end();
+          device.queue.submit([enc.finish()]);
+          await device.queue.onSubmittedWorkDone();
+        }, repeats, warmup);
+        ms.set(`ours ${v}`, (t.median / perSubmit) * 1e3);
+      }
+      const ta = tf.tensor2d(a, [s.m, s.k]);
+      const tb = tf.tensor2d(b, [s.k, s.n]);
+      const t = await time(async () => {
+        const outs = Array.from({ length: perSubmit }, () => tf.matMul(ta, tb));
+        backend.endComputePassEncoder();
+        backend.submitQueue();
+        await backend.device.queue.onSubmittedWorkDone();
+        outs.forEach((o) => o.dispose());
+      }, repeats, warmup);
+      ms.set('tfjs webgpu', (t.median / perSubmit) * 1e3);
+      ta.dispose();
+      tb.dispose();
+      [ab, bb, cb].forEach((x) => x.destroy());
+      const tfMs = ms.get('tfjs webgpu')!;
+      for (const [impl, m] of ms) {
+        rows.push({ shape: `${s.name} (M${s.m} K${s.k} N${s.n})`, impl, ms: m, gflops: gflops(flops, m / 1e3), gbps: gbps(bytes, m / 1e3), vsTfjs: tfMs / m });
+      }
+    }
+  } finally {
+    gpu.close();
+    releaseTfjsWebgpu();
+  }
+  log(table(['shape', 'impl', 'ms', 'GFLOP/s', 'GB/s', 'x TF.js'],
+    rows.map((r) => [r.shape, r.impl, r.ms, r.gflops, r.gbps, r.vsTfjs])));
+  log(`(medians of ${repeats} runs after ${warmup} warm-up, ${perSubmit} matmuls per submit, queue idle at the end of each run; ` +
+    `load average at the end ${loadavg()[0].toFixed(1)} on this machine)`);
+  return rows;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  await runMatmulBench();
+}

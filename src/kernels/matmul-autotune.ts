@@ -1,0 +1,92 @@
+// Picks the matmul variant for an adapter: times each variant once on a representative shape
+// and keeps the fastest. Results are remembered per device (WeakMap) and, through a pluggable
+// AutotuneCache, across processes (src/gpu/autotune-cache.ts is a Node file cache; a browser app
+// can pass one over localStorage). Browser-safe: WebGPU and performance.now() only.
+//
+// This is the one place in src/kernels that submits work and waits for it: autotune has to.
+
+import { createStorage, encode, type BoundDispatch } from './runtime.js';
+import type { Matmul, MatmulVariant } from './matmul.js';
+
+/** A string store for tuning results; get may return undefined, either call may be async. */
+export interface AutotuneCache {
+  get(key: string): string | undefined | Promise<string | undefined>;
+  set(key: string, value: string): void | Promise<void>;
+}
+
+/** Representative shape: a pointwise layer of the backbone (rows x cin x cout), cheap to run. */
+export const AUTOTUNE_SHAPE = { m: 392, k: 256, n: 256 } as const;
+const VARIANTS: readonly MatmulVariant[] = ['reg', 'tiled'];
+const chosen = new WeakMap<GPUDevice, Promise<MatmulVariant>>();
+
+/** The cache key: one entry per adapter (vendor, architecture, device, description). */
+export function adapterKey(device: GPUDevice): string {
+  const info = (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  if (!info) return 'matmul-variant|unknown-adapter';
+  return `matmul-variant|${info.vendor}|${info.architecture}|${info.device}|${info.description}`;
+}
+
+async function timeDispatches(device: GPUDevice, bound: BoundDispatch, reps: number): Promise<number> {
+  const submit = async () => {
+    const enc = device.createCommandEncoder({ label: 'matmul/autotune' });
+    const pass = enc.beginComputePass({ label: 'matmul/autotune' });
+    for (let r = 0; r < reps; r++) encode(pass, bound);
+    pass.end();
+    device.queue.submit([enc.finish()]);
+    await device.queue.onSubmittedWorkDone();
+  };
+  await submit(); // warm-up (first dispatch pays for pipeline and driver setup)
+  const t: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    await submit();
+    t.push(performance.now() - t0);
+  }
+  return t.sort((x, y) => x - y)[1];
+}
+
+/** Times every variant on AUTOTUNE_SHAPE and returns the fastest (ties go to the first). */
+export async function autotuneMatmul(
+  device: GPUDevice,
+  create: (variant: MatmulVariant) => Promise<Matmul>,
+): Promise<{ variant: MatmulVariant; ms: Record<MatmulVariant, number> }> {
+  const { m, k, n } = AUTOTUNE_SHAPE;
+  const a = createStorage(device, m * k * 4, 'matmul/autotune/a');
+  const b = createStorage(device, k * n * 4, 'matmul/autotune/b');
+  const c = createStorage(device, m * n * 4, 'matmul/autotune/c');
+  const ms = {} as Record<MatmulVariant, number>;
+  try {
+    for (const v of VARIANTS) {
+      const mm = await create(v);
+      ms[v] = await timeDispatches(device, await mm.matmul({ m, k, n, bias: false }, { a, b, c }), 2);
+    }
+  } finally {
+    a.destroy();
+    b.destroy();
+    c.destroy();
+  }
+  const variant = VARIANTS.reduce((best, v) => (ms[v] < ms[best] ? v : best), VARIANTS[0]);
+  return { variant, ms };
+}
+
+/** The variant for `device`: from the per-device memo, then `cache`, else a fresh autotune. */
+export function pickMatmulVariant(
+  device: GPUDevice,
+  create: (variant: MatmulVariant) => Promise<Matmul>,
+  cache?: AutotuneCache,
+): Promise<MatmulVariant> {
+  let p = chosen.get(device);
+  if (!p) {
+    p = (async () => {
+      const key = adapterKey(device);
+      const cached = await cache?.get(key);
+      if (cached && (VARIANTS as readonly string[]).includes(cached)) return cached as MatmulVariant;
+      const { variant } = await autotuneMatmul(device, create);
+      await cache?.set(key, variant);
+      return variant;
+    })();
+    chosen.set(device, p);
+    p.catch(() => chosen.delete(device));
+  }
+  return p;
+}

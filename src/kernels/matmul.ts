@@ -1,0 +1,181 @@
+// Matrix multiply family: C[M,N] = act(op(A)·op(B) + bias (+ C)) in two variants (register-tiled
+// for CPU-like adapters such as lavapipe, workgroup-tiled for real GPUs), the transposed forms
+// backward needs (dA = dC·B^T, dB = A^T·dC) and the bias gradient db[N] = column sums of dC.
+// WGSL: src/wgsl/matmul.wgsl (register tiles, bias gradient), src/wgsl/matmul-tiled.wgsl.
+// The variant is forced by option or picked per adapter by a short autotune
+// (./matmul-autotune.ts). A 1x1 convolution over NHWC is this with M = N*H*W, K = cin, N = cout.
+
+import { matmulTiledWgsl, matmulWgsl } from '../wgsl/index.js';
+import { dispatch1d } from './dispatch.js';
+import { bindIo, createStorage, getPipelineSync, paramsBuffer, type BoundDispatch } from './runtime.js';
+import { pickMatmulVariant, type AutotuneCache } from './matmul-autotune.js';
+
+const FAMILY = 'matmul';
+export const MATMUL_VARIANTS = ['reg', 'tiled'] as const;
+export type MatmulVariant = (typeof MATMUL_VARIANTS)[number];
+export type Activation = 'none' | 'relu' | 'relu6';
+const ACT_CODE: Record<Activation, number> = { none: 0, relu: 1, relu6: 2 };
+
+/** Output tile sizes: reg = 8 rows x (WG*8) columns per workgroup, tiled = 64 x 64. */
+export const MATMUL_TILES = {
+  reg: { rows: 8, colsPerInvocation: 8, maxWg: 32, minWg: 8 },
+  tiled: { rows: 64, cols: 64 },
+  /** Rows summed by one invocation in the first bias-gradient pass. */
+  dbRows: 64,
+  dbWg: 64,
+} as const;
+
+export interface MatmulShape {
+  m: number;
+  k: number;
+  n: number;
+  /** A is stored [K,M] (C = A^T·B). */
+  transA?: boolean;
+  /** B is stored [N,K] (C = A·B^T). */
+  transB?: boolean;
+  /** Add bias[N] (needs `bias` in the buffers). */
+  bias?: boolean;
+  act?: Activation;
+  /** C = act(A·B + bias + C): accumulate into the existing C (gradient accumulation). */
+  accumulate?: boolean;
+}
+
+export interface MatmulBuffers {
+  a: GPUBuffer;
+  b: GPUBuffer;
+  bias?: GPUBuffer;
+  c: GPUBuffer;
+}
+
+export interface MatmulOptions {
+  /** Force a variant; default 'auto' (autotuned once per device, see matmul-autotune.ts). */
+  variant?: MatmulVariant | 'auto';
+  /** Where autotune results persist (e.g. src/gpu/autotune-cache.ts in Node). */
+  cache?: AutotuneCache;
+}
+
+export interface Matmul {
+  readonly variant: MatmulVariant;
+  /** Shapes: A [M,K] (transA: [K,M]), B [K,N] (transB: [N,K]), bias [N] -> C [M,N]. */
+  matmul(shape: MatmulShape, buffers: MatmulBuffers): BoundDispatch;
+  /** Dense / pointwise gradient of the input. Shapes: dC [M,N], B [K,N] -> dA [M,K]. */
+  dA(shape: { m: number; k: number; n: number; accumulate?: boolean }, buffers: { dc: GPUBuffer; b: GPUBuffer; da: GPUBuffer }): BoundDispatch;
+  /** Gradient of the weights. Shapes: A [M,K], dC [M,N] -> dB [K,N]. */
+  dB(shape: { m: number; k: number; n: number; accumulate?: boolean }, buffers: { a: GPUBuffer; dc: GPUBuffer; db: GPUBuffer }): BoundDispatch;
+  /** Bias gradient, two passes when M > 64. Shapes: dC [M,N] -> db [N]. */
+  biasGrad(shape: { m: number; n: number; accumulate?: boolean }, buffers: { dc: GPUBuffer; db: GPUBuffer }): BoundDispatch[];
+  /** Pointwise (1x1, stride 1) convolution. Shapes: x [n,h,w,cin], w [1,1,cin,cout], bias [cout] -> y [n,h,w,cout]. */
+  pointwise(shape: { n: number; h: number; w: number; cin: number; cout: number; bias?: boolean; act?: Activation }, buffers: { x: GPUBuffer; w: GPUBuffer; bias?: GPUBuffer; y: GPUBuffer }): BoundDispatch;
+}
+
+/** Invocations per register-tiled workgroup: enough lanes to cover N, 8..32 (32 measured best on lavapipe). */
+export function regWorkgroupSize(n: number): number {
+  const { colsPerInvocation, minWg, maxWg } = MATMUL_TILES.reg;
+  let wg = minWg;
+  while (wg < maxWg && wg * colsPerInvocation < n) wg *= 2;
+  return wg;
+}
+
+/** Workgroup grid of a bound matmul: flat tile count folded past the per-dimension limit. */
+export function matmulGrid(variant: MatmulVariant, m: number, n: number, maxPerDim: number) {
+  const rows = variant === 'reg' ? MATMUL_TILES.reg.rows : MATMUL_TILES.tiled.rows;
+  const cols = variant === 'reg' ? regWorkgroupSize(n) * MATMUL_TILES.reg.colsPerInvocation : MATMUL_TILES.tiled.cols;
+  const tilesN = Math.ceil(n / cols);
+  const tiles = tilesN * Math.ceil(m / rows);
+  return { tilesN, workgroups: dispatch1d(tiles, 1, maxPerDim) };
+}
+
+function check(label: string, name: string, buffer: GPUBuffer | undefined, floats: number, shape: string): void {
+  if (!buffer) throw new RangeError(`${label}: missing buffer ${name} (${shape})`);
+  if (buffer.size < floats * 4) {
+    throw new RangeError(`${label}: ${name} must hold ${floats} floats (${shape}), its buffer has ${buffer.size / 4}`);
+  }
+}
+
+function checkDims(label: string, dims: Record<string, number>): void {
+  for (const [k, v] of Object.entries(dims)) {
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`${label}: ${k} must be a positive integer, got ${v}`);
+  }
+}
+
+const dummies = new WeakMap<GPUDevice, GPUBuffer>();
+function dummy(device: GPUDevice): GPUBuffer {
+  let d = dummies.get(device);
+  if (!d) dummies.set(device, (d = createStorage(device, 16, `${FAMILY}/no-bias`)));
+  return d;
+}
+
+/**
+ * The matmul kernels for `device`. Binding is synchronous (graph ops bind while building a step):
+ * each specialisation (transposes, bias, activation, accumulate, workgroup size) compiles on its
+ * first bind through getPipelineSync, and `warm` compiles a list ahead of time.
+ */
+export async function createMatmul(device: GPUDevice, options: MatmulOptions = {}): Promise<Matmul> {
+  const maxPerDim = device.limits.maxComputeWorkgroupsPerDimension;
+  const choice = options.variant ?? 'auto';
+  const variant: MatmulVariant =
+    choice === 'auto' ? await pickMatmulVariant(device, (v) => createMatmul(device, { variant: v }), options.cache) : choice;
+
+  const matmul = (s: MatmulShape, buf: MatmulBuffers): BoundDispatch => {
+    const entry = variant === 'reg' ? 'matmul_reg' : 'matmul_tiled';
+    const label = `${FAMILY}/${entry}`;
+    checkDims(label, { m: s.m, k: s.k, n: s.n });
+    const shape = `A ${s.transA ? `[K,M]=[${s.k},${s.m}]` : `[M,K]=[${s.m},${s.k}]`}, ` +
+      `B ${s.transB ? `[N,K]=[${s.n},${s.k}]` : `[K,N]=[${s.k},${s.n}]`}, C [M,N]=[${s.m},${s.n}]`;
+    check(label, 'A', buf.a, s.m * s.k, shape);
+    check(label, 'B', buf.b, s.k * s.n, shape);
+    check(label, 'C', buf.c, s.m * s.n, shape);
+    if (s.bias) check(label, 'bias', buf.bias, s.n, `bias [N]=[${s.n}]`);
+    const constants: Record<string, number | boolean> = {
+      TRANS_A: !!s.transA, TRANS_B: !!s.transB, HAS_BIAS: !!s.bias, ACT: ACT_CODE[s.act ?? 'none'], ACCUM: !!s.accumulate,
+    };
+    if (variant === 'reg') constants.WG = regWorkgroupSize(s.n);
+    const code = variant === 'reg' ? matmulWgsl : matmulTiledWgsl;
+    const pipeline = getPipelineSync(device, { family: FAMILY, entry, code, inputs: 3, outputs: 1, constants });
+    const { tilesN, workgroups } = matmulGrid(variant, s.m, s.n, maxPerDim);
+    const params = paramsBuffer(device, label, [['m', 'u32', s.m], ['k', 'u32', s.k], ['n', 'u32', s.n], ['tiles_n', 'u32', tilesN]]);
+    const bias = s.bias ? buf.bias! : dummy(device);
+    return { label, pipeline, bindGroup: bindIo(device, label, pipeline, params, [buf.a, buf.b, bias, buf.c]), workgroups };
+  };
+
+  const dbPass = (entry: string, m: number, n: number, rows: number, chunks: number, accumulate: boolean,
+    input: GPUBuffer, output: GPUBuffer, items: number): BoundDispatch => {
+    const label = `${FAMILY}/${entry}`;
+    const constants = { DB_WG: MATMUL_TILES.dbWg, DB_ACCUM: accumulate };
+    const pipeline = getPipelineSync(device, { family: FAMILY, entry, code: matmulWgsl, inputs: 1, outputs: 1, constants });
+    const params = paramsBuffer(device, label, [['m', 'u32', m], ['n', 'u32', n], ['rows', 'u32', rows], ['chunks', 'u32', chunks]]);
+    return {
+      label, pipeline,
+      bindGroup: bindIo(device, label, pipeline, params, [input, output]),
+      workgroups: dispatch1d(items, MATMUL_TILES.dbWg, maxPerDim),
+    };
+  };
+
+  const biasGrad: Matmul['biasGrad'] = ({ m, n, accumulate = false }, { dc, db }) => {
+    const label = `${FAMILY}/matmul_db_partial`;
+    checkDims(label, { m, n });
+    check(label, 'dC', dc, m * n, `dC [M,N]=[${m},${n}]`);
+    check(label, 'db', db, n, `db [N]=[${n}]`);
+    const rows = MATMUL_TILES.dbRows;
+    const chunks = Math.ceil(m / rows);
+    if (chunks === 1) return [dbPass('matmul_db_partial', m, n, rows, 1, accumulate, dc, db, n)];
+    // Scratch for the partial sums: allocated once here, at bind time.
+    const partial = createStorage(device, chunks * n * 4, `${FAMILY}/db-partial`);
+    return [
+      dbPass('matmul_db_partial', m, n, rows, chunks, false, dc, partial, chunks * n),
+      dbPass('matmul_db_sum', m, n, rows, chunks, accumulate, partial, db, n),
+    ];
+  };
+
+  return {
+    variant,
+    matmul,
+    dA: ({ m, k, n, accumulate }, { dc, b, da }) =>
+      matmul({ m, k: n, n: k, transB: true, accumulate }, { a: dc, b, c: da }),
+    dB: ({ m, k, n, accumulate }, { a, dc, db }) =>
+      matmul({ m: k, k: m, n, transA: true, accumulate }, { a, b: dc, c: db }),
+    biasGrad,
+    pointwise: ({ n, h, w, cin, cout, bias, act }, { x, w: wt, bias: bb, y }) =>
+      matmul({ m: n * h * w, k: cin, n: cout, bias, act }, { a: x, b: wt, bias: bb, c: y }),
+  };
+}

@@ -1,0 +1,219 @@
+import { expect } from 'chai';
+import { createMatmul, MATMUL_VARIANTS, matmulGrid, type Matmul, type MatmulShape } from '../../src/kernels/matmul.js';
+import { adapterKey, type AutotuneCache } from '../../src/kernels/matmul-autotune.js';
+import { fileAutotuneCache } from '../../src/gpu/autotune-cache.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { testGpu, run, Buffers } from '../helpers/gpu.js';
+import { uniform } from '../helpers/random.js';
+import { expectClose } from '../helpers/assert.js';
+import { tfjs } from '../helpers/tf.js';
+import * as ref from '../reference/matmul.js';
+
+type Case = MatmulShape & { c0?: boolean };
+const name = (s: Case) =>
+  `m${s.m} k${s.k} n${s.n}${s.transA ? ' At' : ''}${s.transB ? ' Bt' : ''}${s.bias ? ' bias' : ''}` +
+  `${s.act && s.act !== 'none' ? ` ${s.act}` : ''}${s.accumulate ? ' accumulate' : ''}`;
+
+// Odd sizes, 1x1x1, batch-like M=1, non-multiples of both variants' tiles (8 x 8*WG, 64 x 64),
+// several column tiles (n530 > 256 columns of the widest reg workgroup).
+const CASES: Case[] = [
+  { m: 1, k: 1, n: 1 },
+  { m: 1, k: 37, n: 10 },
+  { m: 3, k: 5, n: 7 },
+  { m: 17, k: 33, n: 29, bias: true },
+  { m: 65, k: 19, n: 130 },
+  { m: 9, k: 13, n: 530, bias: true, act: 'relu' },
+  { m: 70, k: 70, n: 66, transA: true },
+  { m: 37, k: 23, n: 41, transB: true },
+  { m: 37, k: 23, n: 41, transA: true, transB: true },
+  { m: 33, k: 16, n: 24, bias: true, act: 'relu6' },
+  { m: 33, k: 16, n: 24, act: 'relu' },
+  { m: 20, k: 9, n: 12, bias: true, accumulate: true },
+];
+
+async function check(mm: Matmul, bufs: Buffers, s: Case, seed: number, rows?: number[]): Promise<void> {
+  const a = uniform(seed, s.m * s.k, -1, 1);
+  const b = uniform(seed + 1, s.k * s.n, -1, 1);
+  const bias = uniform(seed + 2, s.n, -1, 1);
+  // Scaled so relu6 clips at both ends.
+  if (s.act === 'relu6') for (let i = 0; i < a.length; i++) a[i] *= 4;
+  const c0 = uniform(seed + 3, s.m * s.n, -1, 1);
+  const c = s.accumulate ? bufs.from(c0.slice()) : bufs.poisoned(s.m * s.n);
+  const bound = await mm.matmul(s, { a: bufs.from(a), b: bufs.from(b), bias: bufs.from(bias), c });
+  await run(bufs.device, bound);
+  const got = await bufs.read(c, s.m * s.n);
+  const want = ref.matmul(s, a, b, s.bias ? bias : undefined, s.accumulate ? c0 : undefined, rows);
+  if (rows) expectClose(ref.pickRows(got, s.n, rows), ref.pickRows(want, s.n, rows), 1e-4, name(s));
+  else expectClose(got, want, 1e-4, name(s));
+}
+
+for (const variant of MATMUL_VARIANTS) {
+  describe(`matmul_${variant}`, () => {
+    let mm: Matmul;
+    let bufs: Buffers;
+    before(async () => {
+      const { device } = await testGpu();
+      mm = await createMatmul(device, { variant });
+      bufs = new Buffers(device);
+    });
+    afterEach(() => bufs.destroy());
+
+    CASES.forEach((s, i) => it(name(s), () => check(mm, bufs, s, 100 + i)));
+
+    // PAtt-Lite shapes: conv_pw at 14x14x512 (batch 8) and conv_pw_1 at 112x112 (32 -> 64).
+    // Only some rows are compared on the CPU (first, last, and a stride through the middle).
+    it('m1568 k512 n512 pointwise 14x14 (rows subset)', () =>
+      check(mm, bufs, { m: 1568, k: 512, n: 512, bias: true, act: 'relu6' }, 7, [0, 1, 7, 8, 500, 1001, 1566, 1567]));
+    it('m100352 k32 n64 pointwise 112x112 (rows subset)', async () => {
+      const m = 8 * 112 * 112;
+      const rows = [0, 9, 63, 64, 65_535, 65_536, 77_777, m - 8, m - 1];
+      await check(mm, bufs, { m, k: 32, n: 64 }, 8, rows);
+    });
+
+    it('dA = dC·B^T and dB = A^T·dC of a dense layer m13 k10 n7', async () => {
+      const [m, k, n] = [13, 10, 7];
+      const a = uniform(1, m * k);
+      const b = uniform(2, k * n);
+      const dc = uniform(3, m * n);
+      const da = bufs.poisoned(m * k);
+      const dbw = bufs.poisoned(k * n);
+      const [ab, bb, dcb] = [bufs.from(a), bufs.from(b), bufs.from(dc)];
+      await run(bufs.device, await mm.dA({ m, k, n }, { dc: dcb, b: bb, da }), await mm.dB({ m, k, n }, { a: ab, dc: dcb, db: dbw }));
+      expectClose(await bufs.read(da, m * k), ref.matmul({ m, k: n, n: k, transB: true }, dc, b), 1e-4, 'dA');
+      expectClose(await bufs.read(dbw, k * n), ref.matmul({ m: k, k: m, n, transA: true }, a, dc), 1e-4, 'dB');
+    });
+  });
+}
+
+describe('matmul gradients', () => {
+  let bufs: Buffers;
+  before(async () => { bufs = new Buffers((await testGpu()).device); });
+  afterEach(() => bufs.destroy());
+
+  // loss = sum(W ⊙ (A·B + bias)), so dC = W; compare every variant with tf.grads.
+  it('dA, dB, db match TensorFlow.js tf.grads (m19 k11 n6)', async () => {
+    const tf = await tfjs();
+    const [m, k, n] = [19, 11, 6];
+    const [a, b, bias, w] = [uniform(11, m * k), uniform(12, k * n), uniform(13, n), uniform(14, m * n)];
+    const f = (x: import('@tensorflow/tfjs').Tensor, y: import('@tensorflow/tfjs').Tensor, z: import('@tensorflow/tfjs').Tensor) =>
+      tf.sum(tf.mul(tf.add(tf.matMul(x as never, y as never), z), tf.tensor2d(w, [m, n])));
+    const [ga, gb, gz] = tf.grads(f)([tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n]), tf.tensor1d(bias)]);
+    const [ta, tb, tz] = [ga.dataSync(), gb.dataSync(), gz.dataSync()];
+    for (const variant of MATMUL_VARIANTS) {
+      const mm = await createMatmul(bufs.device, { variant });
+      const [da, dbw, db] = [bufs.poisoned(m * k), bufs.poisoned(k * n), bufs.poisoned(n)];
+      const wb = bufs.from(w);
+      await run(bufs.device,
+        await mm.dA({ m, k, n }, { dc: wb, b: bufs.from(b), da }),
+        await mm.dB({ m, k, n }, { a: bufs.from(a), dc: wb, db: dbw }),
+        ...(await mm.biasGrad({ m, n }, { dc: wb, db })));
+      expectClose(await bufs.read(da, m * k), ta, 1e-5, `${variant} dA`);
+      expectClose(await bufs.read(dbw, k * n), tb, 1e-5, `${variant} dB`);
+      expectClose(await bufs.read(db, n), tz, 1e-5, `${variant} db`);
+    }
+  });
+
+  // Central differences of the float64 reference loss, against the reference and GPU gradients.
+  it('finite differences of sum(W ⊙ relu(A·B + bias)) (m3 k4 n2)', async () => {
+    const [m, k, n] = [3, 4, 2];
+    const [a, b, bias, w] = [uniform(21, m * k), uniform(22, k * n), uniform(23, n), uniform(24, m * n)];
+    const loss = (x: ArrayLike<number>, y: ArrayLike<number>, z: ArrayLike<number>) =>
+      ref.matmul({ m, k, n, act: 'relu' }, x, y, z).reduce((s, v, i) => s + v * w[i], 0);
+    const fd = (x: Float32Array, f: (x: Float64Array) => number) => Float64Array.from(x, (_, i) => {
+      const h = 1e-6;
+      const p = Float64Array.from(x); p[i] += h;
+      const q = Float64Array.from(x); q[i] -= h;
+      return (f(p) - f(q)) / (2 * h);
+    });
+    // dZ = W ⊙ relu'(Z), the upstream gradient the elementwise family computes.
+    const z = ref.matmul({ m, k, n }, a, b, bias);
+    const dz = Float32Array.from(w, (v, i) => (z[i] > 0 ? v : 0));
+    const mm = await createMatmul(bufs.device, { variant: 'reg' });
+    const [da, dbw, db] = [bufs.poisoned(m * k), bufs.poisoned(k * n), bufs.poisoned(n)];
+    const dzb = bufs.from(dz);
+    await run(bufs.device,
+      await mm.dA({ m, k, n }, { dc: dzb, b: bufs.from(b), da }),
+      await mm.dB({ m, k, n }, { a: bufs.from(a), dc: dzb, db: dbw }),
+      ...(await mm.biasGrad({ m, n }, { dc: dzb, db })));
+    expectClose(await bufs.read(da, m * k), fd(a, (x) => loss(x, b, bias)), 1e-6, 'dA');
+    expectClose(await bufs.read(dbw, k * n), fd(b, (y) => loss(a, y, bias)), 1e-6, 'dB');
+    expectClose(await bufs.read(db, n), fd(Float32Array.from(bias), (s) => loss(a, b, s)), 1e-6, 'db');
+  });
+});
+
+describe('matmul_db', () => {
+  let mm: Matmul;
+  let bufs: Buffers;
+  before(async () => {
+    const { device } = await testGpu();
+    mm = await createMatmul(device, { variant: 'reg' });
+    bufs = new Buffers(device);
+  });
+  afterEach(() => bufs.destroy());
+
+  for (const [m, n, accumulate] of [[1, 1, false], [64, 3, false], [65, 7, false], [1568, 512, true], [100_352, 64, false]] as const) {
+    it(`m${m} n${n}${accumulate ? ' accumulate' : ''}`, async () => {
+      const dc = uniform(m + n, m * n);
+      const db0 = uniform(5, n);
+      const db = accumulate ? bufs.from(db0.slice()) : bufs.poisoned(n);
+      const bound = await mm.biasGrad({ m, n, accumulate }, { dc: bufs.from(dc), db });
+      expect(bound.length).to.equal(m > 64 ? 2 : 1);
+      await run(bufs.device, ...bound);
+      const want = ref.biasGrad(m, n, dc);
+      if (accumulate) want.forEach((v, j) => (want[j] = v + db0[j]));
+      expectClose(await bufs.read(db, n), want, 1e-5, 'db');
+    });
+  }
+});
+
+describe('matmul setup', () => {
+  it('folds the tile grid past 65535 workgroups per dimension', () => {
+    const { workgroups } = matmulGrid('reg', 8 * 112 * 112 * 8, 64, 65535);
+    expect(workgroups[1]).to.be.greaterThan(1);
+    expect(Math.max(...workgroups)).to.be.at.most(65535);
+  });
+
+  it('autotunes once, stores the choice in the cache and reuses a cached one', async () => {
+    const { device } = await testGpu();
+    const store = new Map<string, string>();
+    const cache: AutotuneCache = { get: (k) => store.get(k), set: (k, v) => void store.set(k, v) };
+    const mm = await createMatmul(device, { cache });
+    expect(MATMUL_VARIANTS).to.include(mm.variant);
+    // The per-device memo may predate this cache (another test); then it holds nothing new.
+    if (store.size) expect(store.get(adapterKey(device))).to.equal(mm.variant);
+    const again = await createMatmul(device);
+    expect(again.variant).to.equal(mm.variant);
+  });
+
+  it('file autotune cache: round trip, corrupt file reads as empty', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'patt-autotune-'));
+    try {
+      const path = join(dir, 'sub', 'autotune.json');
+      const cache = fileAutotuneCache(path);
+      expect(cache.get('x')).to.equal(undefined);
+      cache.set('x', 'reg');
+      expect(fileAutotuneCache(path).get('x')).to.equal('reg');
+      writeFileSync(path, '{not json');
+      expect(cache.get('x')).to.equal(undefined);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names the kernel and the shapes when a buffer is too small', async () => {
+    const { device } = await testGpu();
+    const bufs = new Buffers(device);
+    const mm = await createMatmul(device, { variant: 'reg' });
+    const small = bufs.poisoned(4);
+    try {
+      await mm.matmul({ m: 3, k: 2, n: 2 }, { a: small, b: small, c: small });
+      expect.fail('no error');
+    } catch (err) {
+      expect((err as Error).message).to.match(/matmul\/matmul_reg: A must hold 6 floats \(A \[M,K\]=\[3,2\]/);
+    } finally {
+      bufs.destroy();
+    }
+  });
+});
