@@ -135,6 +135,9 @@ export async function createGpu(options: GpuOptions = {}): Promise<Gpu> {
   const dawnOptions: string[] = [];
   if (opts.backend) dawnOptions.push(`backend=${opts.backend}`);
   if (opts.adapter) dawnOptions.push(`adapter=${opts.adapter}`);
+  // Dawn toggles for experiments and benchmarks, e.g. PATT_DAWN_ENABLE=disable_robustness.
+  if (process.env.PATT_DAWN_ENABLE) dawnOptions.push(`enable-dawn-features=${process.env.PATT_DAWN_ENABLE}`);
+  if (process.env.PATT_DAWN_DISABLE) dawnOptions.push(`disable-dawn-features=${process.env.PATT_DAWN_DISABLE}`);
 
   let gpu: GPU | undefined = create(dawnOptions);
   let adapter: GPUAdapter | null;
