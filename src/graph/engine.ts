@@ -13,7 +13,7 @@ import {
 } from '../kernels/runtime.js';
 import { BufferPool, Reservation, type PoolStats } from './pool.js';
 import { Storage, Tensor, shapeText, sizeOf, type DType, type Shape } from './tensor.js';
-import { createKernels, type Kernels } from './kernels.js';
+import { createKernels, type Kernels, type KernelOptions } from './kernels.js';
 import { reachableNodes } from './tape.js';
 
 export class Plan {
@@ -42,7 +42,7 @@ export class Plan {
   }
 }
 
-export interface EngineOptions {
+export interface EngineOptions extends KernelOptions {
   /** Submit after this many queued dispatches even if nobody waits (keeps latency bounded). */
   maxQueued?: number;
 }
@@ -64,7 +64,7 @@ export class Engine {
   }
 
   static async create(device: GPUDevice, opts: EngineOptions = {}): Promise<Engine> {
-    return new Engine(device, await createKernels(device), opts);
+    return new Engine(device, await createKernels(device, opts), opts);
   }
 
   // ---- tensors -------------------------------------------------------------------------------
