@@ -33,14 +33,18 @@ interface FerRow {
   sample: Sample;
 }
 
-/** Packs same-size RGB images into shared blocks so 35k faces are not 35k allocations. */
+/**
+ * Packs same-size RGB images into shared blocks so 35k faces are not 35k allocations. A block
+ * holds `perBlock` images but at most `maxBlockBytes` (or one image), so one large row cannot
+ * make a small file reserve a thousand images' worth of memory.
+ */
 class BlockAllocator {
   private block = new Uint8Array(0);
   private used = 0;
-  constructor(private readonly perBlock = 1024) {}
+  constructor(private readonly perBlock = 1024, private readonly maxBlockBytes = 16 << 20) {}
   take(bytes: number): Uint8Array {
     if (this.used + bytes > this.block.length) {
-      this.block = new Uint8Array(bytes * this.perBlock);
+      this.block = new Uint8Array(Math.max(bytes, Math.min(bytes * this.perBlock, this.maxBlockBytes)));
       this.used = 0;
     }
     const view = this.block.subarray(this.used, this.used + bytes);

@@ -106,7 +106,8 @@ export async function readFolder(root: string, options: FileDatasetOptions = {})
   if (listed) {
     const unknown = folderNames.filter((n) => !listed.includes(n));
     if (unknown.length) {
-      throw new Error(`${root}: class folders ${unknown.join(', ')} are not in dataset.json classNames (${listed.join(', ')})`);
+      const json = join(root, 'dataset.json');
+      throw new Error(`${json}: class folders ${unknown.join(', ')} are not in dataset.json classNames (${listed.join(', ')})`);
     }
   }
   const classNames = listed ?? folderNames;

@@ -4,11 +4,15 @@
 // allocated, the header is parsed here (PNG: IHDR plus a walk over the chunk list; JPEG: the
 // marker list up to EOI) so that a hostile or damaged header cannot make a decoder allocate
 // without bound, and a truncated file is reported as truncated rather than as a decoder riddle.
+// The claimed size must also fit the compressed data: deflate expands at most 1032:1, and a
+// Huffman-coded JPEG spends at least one bit on every 8x8 block, so a few bytes claiming a
+// 10000x10000 image are refused instead of decoded into a gigabyte of zeros.
 // Alpha is dropped (not composited); grey is replicated to three channels; 16-bit PNG samples
 // are rescaled to 8 bits by pngjs.
 
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { inflateSync } from 'node:zlib';
 
 /** An RGB image, row-major, 3 bytes per pixel: `data.length === width * height * 3`. */
 export interface RgbImage {
@@ -65,7 +69,7 @@ export function readImageHeader(
 ): ImageHeader {
   const format = sniffImageFormat(bytes);
   if (!format) throw new Error(`${name}: not a PNG or JPEG (${describeStart(bytes)})`);
-  const { width, height } = format === 'png' ? pngHeader(bytes, name) : jpegHeader(bytes, name);
+  const { width, height, tooShort } = format === 'png' ? pngHeader(bytes, name) : jpegHeader(bytes, name);
   if (width <= 0 || height <= 0) throw new Error(`${name}: image has zero size (${width}x${height})`);
   if (width > limits.maxWidth || height > limits.maxHeight || width * height > limits.maxPixels) {
     throw new Error(
@@ -73,12 +77,20 @@ export function readImageHeader(
         `${limits.maxPixels / 1e6} megapixels)`,
     );
   }
+  if (tooShort) throw new Error(`${name}: ${tooShort}`);
   return { format, width, height };
 }
 
 const PNG_DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
 
-function pngHeader(b: Uint8Array, name: string): { width: number; height: number } {
+interface SizedHeader {
+  width: number;
+  height: number;
+  /** Set when the file is too short to hold the claimed size (checked after the limits). */
+  tooShort?: string;
+}
+
+function pngHeader(b: Uint8Array, name: string): SizedHeader & { raw: number } {
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const type = (at: number) => String.fromCharCode(b[at], b[at + 1], b[at + 2], b[at + 3]);
   if (b.length < 33) throw new Error(`${name}: truncated PNG (${b.length} bytes, no complete IHDR)`);
@@ -92,7 +104,7 @@ function pngHeader(b: Uint8Array, name: string): { width: number; height: number
   }
   // Walk the chunk list: every chunk must fit in the file and the list must reach IEND.
   let at = 8;
-  let idat = false;
+  let idat = 0;
   for (;;) {
     if (at + 12 > b.length) throw new Error(`${name}: truncated PNG (chunk list ends at byte ${at} without IEND)`);
     const len = view.getUint32(at);
@@ -100,15 +112,40 @@ function pngHeader(b: Uint8Array, name: string): { width: number; height: number
     if (len > 0x7fffffff || at + 12 + len > b.length) {
       throw new Error(`${name}: truncated PNG (chunk ${t} at byte ${at} needs ${len} bytes, ${b.length - at - 12} remain)`);
     }
-    if (t === 'IDAT') idat = true;
+    if (t === 'IDAT') idat += len;
     if (t === 'IEND') break;
     at += 12 + len;
   }
   if (!idat) throw new Error(`${name}: PNG has no image data (no IDAT chunk)`);
-  return { width, height };
+  const raw = pngRawBytes(width, height, PNG_CHANNELS[colorType] * depth, b[28] === 1);
+  const tooShort = raw > idat * 1032 ? `truncated PNG (${idat} bytes of image data cannot hold ${width}x${height})` : undefined;
+  return { width, height, raw, tooShort };
 }
 
-function jpegHeader(b: Uint8Array, name: string): { width: number; height: number } {
+const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
+
+/** Bytes the IDAT stream inflates to: a filter byte plus packed samples per row of each pass. */
+function pngRawBytes(width: number, height: number, bitsPerPixel: number, interlaced: boolean): number {
+  const rows = (w: number, h: number) => (w > 0 && h > 0 ? h * (1 + Math.ceil((w * bitsPerPixel) / 8)) : 0);
+  if (!interlaced) return rows(width, height);
+  return ADAM7.reduce((sum, [x0, y0, dx, dy]) => sum + rows(Math.ceil((width - x0) / dx), Math.ceil((height - y0) / dy)), 0);
+}
+
+/** The concatenated IDAT payload (of a chunk list that pngHeader has already walked). */
+function pngIdat(b: Uint8Array): Buffer {
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const parts: Uint8Array[] = [];
+  for (let at = 8; ; ) {
+    const len = view.getUint32(at);
+    const t = String.fromCharCode(b[at + 4], b[at + 5], b[at + 6], b[at + 7]);
+    if (t === 'IEND') return Buffer.concat(parts);
+    if (t === 'IDAT') parts.push(b.subarray(at + 8, at + 8 + len));
+    at += 12 + len;
+  }
+}
+
+function jpegHeader(b: Uint8Array, name: string): SizedHeader {
   let size: { width: number; height: number } | undefined;
   let at = 2;
   const truncated = () => new Error(`${name}: truncated JPEG (no end-of-image marker; ${b.length} bytes)`);
@@ -142,7 +179,9 @@ function jpegHeader(b: Uint8Array, name: string): { width: number; height: numbe
     }
   }
   if (!size) throw new Error(`${name}: JPEG has no frame header (SOF marker)`);
-  return size;
+  const blocks = Math.ceil(size.width / 8) * Math.ceil(size.height / 8);
+  const tooShort = blocks > b.length * 8 ? `truncated JPEG (${b.length} bytes cannot hold ${size.width}x${size.height})` : undefined;
+  return { ...size, tooShort };
 }
 
 /** Decodes PNG or JPEG bytes to RGB after checking the header against `limits`. */
@@ -152,10 +191,22 @@ export function decodeImage(
   limits: ImageLimits = DEFAULT_IMAGE_LIMITS,
 ): RgbImage {
   const header = readImageHeader(bytes, name, limits);
+  const { width, height } = header;
   let rgba: Uint8Array;
   let channels: number;
   try {
     if (header.format === 'png') {
+      // Inflate once, capped at the exact size: pngjs zero-fills missing rows and does not cap
+      // the output of interlaced images, so short or oversized image data is caught here.
+      const raw = pngHeader(bytes, name).raw;
+      let got: number | string;
+      try {
+        got = inflateSync(pngIdat(bytes), { maxOutputLength: Math.max(raw, 1) }).length;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'ERR_BUFFER_TOO_LARGE') throw err;
+        got = `more than ${raw}`;
+      }
+      if (got !== raw) throw new Error(`image data inflates to ${got} bytes, ${width}x${height} needs ${raw}`);
       const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       rgba = PNG.sync.read(buf).data;
       channels = 4;
@@ -175,7 +226,6 @@ export function decodeImage(
     const what = header.format === 'png' ? 'PNG' : 'JPEG';
     throw new Error(`${name}: corrupt ${what} data (${(err as Error).message})`);
   }
-  const { width, height } = header;
   if (rgba.length !== width * height * channels) {
     throw new Error(`${name}: decoder returned ${rgba.length} bytes for ${width}x${height}`);
   }
