@@ -3,6 +3,9 @@
 
 import { GpuError } from '../kernels/runtime.js';
 import { infoCommand } from './info.js';
+import { demoCommand } from './demo.js';
+import { trainCommand } from './train.js';
+import { evalCommand } from './eval.js';
 import { smokeCommand } from './smoke.js';
 import { UsageError } from './args.js';
 
@@ -12,10 +15,9 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
-  demo: {
-    summary: 'the built-in demo (for now: a GPU smoke run; training demo not built yet)',
-    run: smokeCommand,
-  },
+  demo: { summary: 'draw a synthetic expression dataset, train PAtt-Lite on it, report', run: demoCommand },
+  train: { summary: 'train PAtt-Lite on a dataset (folder tree, FER2013/FERPlus, RAF-DB, HDF5)', run: trainCommand },
+  eval: { summary: 'evaluate a model on a dataset split: accuracy, recall, F1, confusion', run: evalCommand },
   smoke: { summary: 'print the adapter, run a kernel on it and check it against the CPU', run: smokeCommand },
   info: { summary: 'the adapter, backend, features and limits', run: infoCommand },
 };

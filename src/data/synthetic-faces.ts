@@ -29,7 +29,14 @@ export interface FaceOptions {
   intensityRange?: readonly [number, number];
   /** A frontal, centred face on a plain background: no pose, lighting, noise or occluders. */
   clean?: boolean;
+  /**
+   * How much nuisance variation: 'full' (default: pose, lighting, noise, occluders), 'mild'
+   * (40% of the pose and lighting ranges, light noise, no occluders), 'none' (same as clean).
+   */
+  variation?: Variation;
 }
+
+export type Variation = 'full' | 'mild' | 'none';
 
 export interface SyntheticFace extends RgbImage {
   className: FerClass;
@@ -163,20 +170,23 @@ export function generateFace(classIndex: number, seed: number, opts: FaceOptions
   const [lo, hi] = opts.intensityRange ?? [0.45, 1];
   const intensity = opts.intensity ?? xrng.range(lo, hi);
   const params = applyDelta(neutralFace(rng), expressionDelta(name, xrng), intensity);
-  const clean = opts.clean ?? false;
+  const variation = opts.clean ? 'none' : opts.variation ?? 'full';
+  const clean = variation === 'none';
+  // v scales every nuisance range; the random draws happen in the same order at any level.
+  const v = variation === 'full' ? 1 : variation === 'mild' ? 0.4 : 0;
   const cv = new Canvas(size, size, clean ? [0.86, 0.88, 0.9] : [0, 0, 0]);
   if (!clean) drawBackground(cv, rng);
-  const scale = size * (clean ? 0.44 : rng.range(0.36, 0.5));
-  const yaw = clean ? 0 : rng.range(-1, 1);
-  const angle = clean ? 0 : (rng.range(-15, 15) * Math.PI) / 180;
-  const cx = size * (0.5 + (clean ? 0 : rng.range(-0.06, 0.06)));
-  const cy = size * (0.5 + (clean ? 0 : rng.range(-0.06, 0.06)));
+  const scale = size * (clean ? 0.44 : 0.43 + v * (rng.range(0.36, 0.5) - 0.43));
+  const yaw = clean ? 0 : v * rng.range(-1, 1);
+  const angle = clean ? 0 : (v * rng.range(-15, 15) * Math.PI) / 180;
+  const cx = size * (0.5 + (clean ? 0 : v * rng.range(-0.06, 0.06)));
+  const cy = size * (0.5 + (clean ? 0 : v * rng.range(-0.06, 0.06)));
   const pose = affine(cx, cy, scale * (1 - 0.12 * Math.abs(yaw)), scale, angle);
   drawFace(cv, params, pose, yaw * 0.12);
   if (!clean) {
     cv.setTransform(pose);
-    drawOccluders(cv, rng);
-    postProcess(cv, rng);
+    if (variation === 'full') drawOccluders(cv, rng);
+    postProcess(cv, rng, v);
   }
   return { ...cv.toImage(), className: name, intensity };
 }
@@ -218,12 +228,13 @@ function drawOccluders(cv: Canvas, rng: Rng): void {
   }
 }
 
-function postProcess(cv: Canvas, rng: Rng): void {
-  const contrast = rng.range(0.7, 1.3), bright = rng.range(-0.12, 0.12);
-  const ga = rng.range(0, Math.PI * 2), gs = rng.range(0, 0.45);
-  const gain = [rng.range(0.9, 1.1), rng.range(0.9, 1.1), rng.range(0.9, 1.1)];
+/** Lighting, colour and noise; `v` in (0, 1] scales every range (1 = full variation). */
+function postProcess(cv: Canvas, rng: Rng, v = 1): void {
+  const contrast = 1 + v * (rng.range(0.7, 1.3) - 1), bright = v * rng.range(-0.12, 0.12);
+  const ga = rng.range(0, Math.PI * 2), gs = v * rng.range(0, 0.45);
+  const gain = [1 + v * (rng.range(0.9, 1.1) - 1), 1 + v * (rng.range(0.9, 1.1) - 1), 1 + v * (rng.range(0.9, 1.1) - 1)];
   const gray = rng.chance(0.15);
-  const sigma = rng.chance(0.7) ? rng.range(0, 0.05) : 0;
+  const sigma = rng.chance(0.7) ? v * rng.range(0, 0.05) : 0;
   const n = cv.width, d = cv.data;
   const [gx, gy] = [Math.cos(ga) * gs, Math.sin(ga) * gs];
   for (let y = 0; y < n; y++) {
@@ -246,6 +257,10 @@ export interface DatasetOptions {
   /** Image size in pixels (default 96). */
   size?: number;
   seed?: number;
+  /** Nuisance variation (default 'full'; see FaceOptions). */
+  variation?: Variation;
+  /** Range of the random expression intensity (default [0.45, 1]). */
+  intensityRange?: readonly [number, number];
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -261,6 +276,8 @@ export interface DatasetSummary {
   perClass: { train: number; val: number; test: number };
   counts: Record<'train' | 'val' | 'test', Record<string, number>>;
   total: number;
+  variation: Variation;
+  intensityRange: number[];
 }
 
 const SPLITS = ['train', 'val', 'test'] as const;
@@ -281,7 +298,9 @@ export async function writeSyntheticDataset(outDir: string, opts: DatasetOptions
       for (let i = 0; i < opts.perClass[split]; i++) {
         // The sample seed uses the 8-class index, so the 7- and 8-class sets share images.
         const sampleSeed = hashSeed(seed, si, FER8_CLASSES.indexOf(name), i);
-        const img = generateFace(ci, sampleSeed, { size, classes: opts.classes });
+        const img = generateFace(ci, sampleSeed, {
+          size, classes: opts.classes, variation: opts.variation, intensityRange: opts.intensityRange,
+        });
         await writeFile(join(dir, `${String(i).padStart(6, '0')}.png`), encodePng(img));
         opts.onProgress?.(++done, total);
       }
@@ -291,6 +310,7 @@ export async function writeSyntheticDataset(outDir: string, opts: DatasetOptions
   const summary: DatasetSummary = {
     generator: 'synthetic-faces', version: GENERATOR_VERSION, seed, size, channels: 3, format: 'png',
     layout: '<split>/<class>/<index:6>.png', classes: names, perClass: { ...opts.perClass }, counts, total,
+    variation: opts.variation ?? 'full', intensityRange: [...(opts.intensityRange ?? [0.45, 1])],
   };
   await writeFile(join(outDir, 'dataset.json'), JSON.stringify(summary, null, 2) + '\n');
   return summary;

@@ -257,6 +257,10 @@ export class Engine {
     return { plan: new Plan(this, label, dispatches, reservation, scratch), result };
   }
 
+  get isRecording(): boolean {
+    return this.recording !== undefined;
+  }
+
   stats(): PoolStats {
     return this.pool.stats();
   }
