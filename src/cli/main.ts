@@ -7,6 +7,9 @@ import { demoCommand } from './demo.js';
 import { trainCommand } from './train.js';
 import { evalCommand } from './eval.js';
 import { smokeCommand } from './smoke.js';
+import { predictCommand } from './predict.js';
+import { importCommand } from './import.js';
+import { exportCommand } from './export.js';
 import { UsageError } from './args.js';
 
 interface Command {
@@ -20,6 +23,9 @@ const COMMANDS: Record<string, Command> = {
   eval: { summary: 'evaluate a model on a dataset split: accuracy, recall, F1, confusion', run: evalCommand },
   smoke: { summary: 'print the adapter, run a kernel on it and check it against the CPU', run: smokeCommand },
   info: { summary: 'the adapter, backend, features and limits', run: infoCommand },
+  predict: { summary: 'the facial expression in images, with a checkpoint or a Keras model', run: predictCommand },
+  import: { summary: 'convert a Keras PAtt-Lite file to a checkpoint (.safetensors)', run: importCommand },
+  export: { summary: 'write a model as Keras legacy HDF5 weights (.h5)', run: exportCommand },
 };
 
 export function usage(): string {
