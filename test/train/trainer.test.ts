@@ -11,6 +11,11 @@ import { runTraining, HEAD_DEFAULTS } from '../../src/train/run.js';
 import { writeSyntheticDataset, generateFace } from '../../src/data/synthetic-faces.js';
 import { loadCheckpoint } from '../../src/io/checkpoint.js';
 import { testGpu } from '../helpers/gpu.js';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const SIZE = 80;
 
@@ -105,29 +110,18 @@ describe('training', () => {
     for (const [name, v] of a) expect(Array.from(v), name).to.deep.equal(Array.from(b.get(name)!));
   });
 
-  it('1,000 training steps keep the tracked GPU bytes constant', async () => {
-    const m = await model(e, 3);
-    m.setBackboneTrainable(false);
-    const feats = { count: 8, labels: Int32Array.from({ length: 8 }, (_, i) => i % 3), data: new Float32Array(8 * 5 * 5 * 512).map((_, i) => Math.sin(i)) };
-    const t = new Trainer(e, m, { kind: 'features', shape: [5, 5, 512] }, feats, undefined, config(3, { epochs: 1 }));
-    await t.fit(); // records the step
-    await e.sync();
-    const s0 = e.stats();
-    t.config.epochs = 1 + 250; // 2 steps per epoch
-    await t.fit();
-    const rssMid = process.memoryUsage().rss;
-    t.config.epochs = 1 + 500;
-    await t.fit();
-    await e.sync();
-    const s1 = e.stats();
-    expect(t.state.step).to.equal(1002);
-    expect(s1.liveBytes).to.equal(s0.liveBytes);
-    expect(s1.created).to.equal(s0.created);
-    // Host memory is bounded: the second 500 steps may not keep growing the process (a leak of
-    // even 100 KB a step would add 50 MB here; allocator and GC noise stay well below that).
-    expect(process.memoryUsage().rss - rssMid).to.be.below(48 * 2 ** 20);
-    t.dispose();
-    m.dispose();
+  it('1,000 training steps keep the tracked GPU bytes constant and the process memory bounded', () => {
+    const res = spawnSync(process.execPath, ['--import', 'tsx', 'test/train/steps-memory.child.ts'], {
+      cwd: root, encoding: 'utf8', timeout: 240_000,
+    });
+    expect(res.status, res.stderr).to.equal(0);
+    const r = JSON.parse(res.stdout.trim().split('\n').pop()!);
+    expect(r.steps).to.equal(1002);
+    expect(r.s1.liveBytes).to.equal(r.s0.liveBytes);
+    expect(r.s1.created).to.equal(r.s0.created);
+    // The second 500 steps may not keep growing the process: a leak of even 100 KB a step would
+    // add 50 MB; allocator and GC noise stay well below that.
+    expect(r.rssEnd - r.rssMid, JSON.stringify(r)).to.be.below(48 * 2 ** 20);
   });
 
   it('a run stopped after an epoch and resumed ends at the same weights as an uninterrupted run', async function () {
