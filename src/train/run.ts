@@ -72,6 +72,10 @@ export interface RunResult {
 
 export interface RunHooks {
   log(line: string): void;
+  /** Receives the trainer before the first epoch (tests, custom callbacks). */
+  onTrainer?(trainer: Trainer): void;
+  /** Called after each epoch's checkpoint is written. */
+  onEpochSaved?(log: EpochLog, trainer: Trainer): Promise<void> | void;
   progress?(label: string, done: number, total: number, extra?: string): void;
 }
 
@@ -173,6 +177,11 @@ export async function runTraining(engine: Engine, s: RunSettings, hooks: RunHook
     const st = ck.training as TrainState | undefined;
     if (!st || typeof st.epoch !== 'number') throw new Error(`${resumeFrom}: no training state to resume from`);
     const opt = readSafetensors(optimizerPath(resumeFrom));
+    if (opt.metadata.step !== undefined && opt.metadata.step !== String(st.step)) {
+      throw new Error(`${optimizerPath(resumeFrom)} holds the optimizer state of step ${opt.metadata.step}, ` +
+        `but ${resumeFrom} is at step ${st.step} (the run was killed between the two writes): resume from ` +
+        `${files.best} with --weights instead, or start over with --force`);
+    }
     const moments = new Map<string, Float32Array>();
     for (const [name, t] of opt.tensors) moments.set(name, toFloat32(t));
     trainer.optimizer.loadStateDict(model.params, moments, st.step);
@@ -184,13 +193,22 @@ export async function runTraining(engine: Engine, s: RunSettings, hooks: RunHook
 
   const save = async (path: string) => {
     const weights = await modelWeights(model);
-    writeCheckpointModel(path, { config: model.config, weights }, { training: trainer.state });
     const moments = await trainer.optimizer.stateDict();
     const tensors = new Map([...moments].map(([n, d]) => [n, f32Tensor(d, [d.length])]));
-    writeSafetensors(optimizerPath(path), tensors, { for: path });
+    try {
+      // Optimizer first, tagged with its step: resume checks the tag, so a crash between the two
+      // writes is reported instead of resuming with moments from another step.
+      writeSafetensors(optimizerPath(path), tensors, { for: path, step: String(trainer.state.step) });
+      writeCheckpointModel(path, { config: model.config, weights }, { training: trainer.state });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      const why = err.code === 'ENOSPC' ? 'the disk is full' : err.code === 'EACCES' ? 'permission denied' : err.message;
+      throw new Error(`writing checkpoint ${path} failed: ${why}; the previous checkpoint there is intact`);
+    }
   };
 
   const batches = Math.floor(trainData.count / s.batchSize);
+  hooks.onTrainer?.(trainer);
   const history = await trainer.fit({
     onBatch: (b) => hooks.progress?.(`epoch ${b.epoch + 1}/${s.epochs}`, b.batch, batches, `${b.imagesPerSecond.toFixed(1)} img/s`),
     onEpoch: async (log) => {
@@ -203,6 +221,7 @@ export async function runTraining(engine: Engine, s: RunSettings, hooks: RunHook
         ` lr ${log.learningRate.toExponential(1)} ${log.imagesPerSecond.toFixed(1)} img/s${log.best ? ' (best)' : ''}`);
       await save(files.last);
       if (log.best) await save(files.best);
+      await hooks.onEpochSaved?.(log, trainer);
     },
   });
 

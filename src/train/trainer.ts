@@ -32,6 +32,8 @@ export interface TrainConfig {
   plateau?: { factor: number; patience: number; minLr: number };
   inverseTimeDecay?: { decaySteps: number; decayRate: number };
   compiled?: boolean;
+  /** Steps between checks that the running loss is finite (a small read; never per step). */
+  checkEvery?: number;
 }
 
 export interface EpochLog {
@@ -54,6 +56,15 @@ export interface TrainState {
   plateau?: PlateauState;
   early?: EarlyStoppingState;
   history: EpochLog[];
+}
+
+/** Training produced a non-finite loss or gradient; the weights of this epoch are not saved. */
+export class NonFiniteError extends Error {
+  constructor(readonly epoch: number, readonly step: number) {
+    super(`the loss became NaN or infinite at epoch ${epoch}, by step ${step}: training stopped ` +
+      '(lower the learning rate, check the data for NaN, or keep gradient clipping on)');
+    this.name = 'NonFiniteError';
+  }
 }
 
 export interface TrainHooks {
@@ -138,10 +149,14 @@ export class Trainer {
         const done = this.engine.device.queue.onSubmittedWorkDone();
         if (inFlight) await inFlight;
         inFlight = done;
+        // NaN or Inf anywhere in a step's loss (or in weights, through the next loss) poisons the
+        // running sum on the GPU; reading it every few steps finds it without a per-step stall.
+        if ((b + 1) % (c.checkEvery ?? 25) === 0) await this.checkFinite(epoch);
         const secs = (performance.now() - t0) / 1000;
         hooks.onBatch?.({ epoch, batch: b + 1, batches, step: this.state.step, imagesPerSecond: ((b + 1) * c.batchSize) / secs });
       }
       await inFlight;
+      await this.checkFinite(epoch);
       const [lossSum, correct] = await this.step.takeRunning();
       const seconds = (performance.now() - t0) / 1000;
       const log: EpochLog = {
@@ -178,6 +193,11 @@ export class Trainer {
     }
     if (this.bestWeights) this.restore(this.bestWeights);
     return this.state.history;
+  }
+
+  private async checkFinite(epoch: number): Promise<void> {
+    const [loss] = await this.step.running.readF32();
+    if (!Number.isFinite(loss)) throw new NonFiniteError(epoch + 1, this.state.step);
   }
 
   setLearningRate(lr: number): void {
