@@ -24,7 +24,7 @@ export const LIBRARY_FILE = 'patt-lite-kernels.js';
 /** Example pages: examples/browser/<name>/{index.html,main.ts} -> dist/<name>.js. */
 export const PAGES = [
   'kernel',
-  // 'classify',
+  'classify',
 ];
 
 const NODE_BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
