@@ -79,7 +79,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
 
     const settings: RunSettings = {
       ...HEAD_DEFAULTS, data: dataDir, out, weights: 'faceapi', attention: 'patch', inputSize, featureCache: true,
-      augment: false, epochs, batchSize: 32, learningRate: 1e-3, patience: 6, seed, valFraction: 0,
+      augment: false, epochs, batchSize: Math.min(32, 7 * perClass), learningRate: 1e-3, patience: 6, seed, valFraction: 0,
     };
     const engine = await Engine.create(gpu.device);
     let bar: { label: string; p: Progress } | undefined;

@@ -1,4 +1,4 @@
-// Runs 1,000 training steps in a process of its own and prints memory figures as JSON, so the
+// Runs 2,000 training steps in a process of its own and prints memory figures as JSON, so the
 // parent test measures this process alone (other tests' garbage would blur a shared RSS).
 import { createGpu } from '../../src/gpu/device.js';
 import { Engine } from '../../src/graph/engine.js';
@@ -19,10 +19,10 @@ const t = new Trainer(e, m, { kind: 'features', shape: [5, 5, 512] }, feats, und
 await t.fit(); // records the step
 await e.sync();
 const s0 = e.stats();
-t.config.epochs = 1 + 250; // 2 steps per epoch
+t.config.epochs = 1 + 500; // 2 steps per epoch
 await t.fit();
 const rssMid = process.memoryUsage().rss;
-t.config.epochs = 1 + 500;
+t.config.epochs = 1 + 1000;
 await t.fit();
 await e.sync();
 const s1 = e.stats();
