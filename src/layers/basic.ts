@@ -83,3 +83,28 @@ export class Reshape extends Layer {
     return reshape(x, [x.shape[0], ...this.target]);
   }
 }
+
+/**
+ * Keras Resizing (bilinear, half-pixel centres, no antialias) for uint8 RGB images packed four
+ * bytes per u32, fused with MobileNet's preprocessing (x / 127.5 - 1): the GPU input stage.
+ * Not differentiable (its input is raw pixels). Call with the source size.
+ */
+export class Resizing extends Layer {
+  constructor(name: string, readonly height: number, readonly width: number, readonly source: readonly [number, number]) {
+    super(name);
+  }
+  build(_b: BuildContext, _s: Shape): Shape {
+    return [this.height, this.width, 3];
+  }
+  call(x: Tensor): Tensor {
+    const e = x.engine;
+    const [hin, win] = this.source;
+    const n = Math.round((x.size * 4) / (hin * win * 3));
+    if (x.dtype !== 'u32' || n < 1 || Math.ceil((n * hin * win * 3) / 4) !== x.size) {
+      throw new RangeError(`${this.name}: expected packed uint8 RGB images of ${hin}x${win}, got ${x.dtype} with ${x.size} words`);
+    }
+    const y = e.empty([n, this.height, this.width, 3], 'f32', this.name);
+    e.binding(() => e.enqueue(e.kernels.input.inference({ n, hin, win, hout: this.height, wout: this.width }, x.buffer, y.buffer)));
+    return y;
+  }
+}
