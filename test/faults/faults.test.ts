@@ -1,7 +1,7 @@
 // Faults lose nothing: a kill -9 during a checkpoint write leaves the previous checkpoint whole,
 // and a non-finite loss stops training with a clear error, keeping the last good checkpoint.
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -68,6 +68,24 @@ describe('faults', () => {
       }
       expect(err, 'training should stop').to.be.instanceOf(Error);
       expect((err as Error).message).to.match(/NaN or infinite at epoch 2/);
+      const ck = loadCheckpoint(join(dir, 'run', 'last.safetensors'));
+      expect((ck.training as { epoch: number }).epoch).to.equal(1);
+      for (const [name, t] of ck.tensors) expect(t.data.every(Number.isFinite), name).to.equal(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('losing the device mid-run gives a clear GPU error and leaves the checkpoints intact', async function () {
+    const dir = mkdtempSync(join(tmpdir(), 'patt-lost-'));
+    try {
+      await writeSyntheticDataset(join(dir, 'data'), { classes: 7, perClass: { train: 2, val: 1, test: 1 }, size: 80, seed: 2, variation: 'mild' });
+      const res = spawnSync(process.execPath, ['--import', 'tsx', 'test/faults/device-loss.child.ts', join(dir, 'data'), join(dir, 'run')], {
+        cwd: root, encoding: 'utf8', timeout: 240_000,
+      });
+      expect(res.error, 'the child must end by itself').to.equal(undefined);
+      const line = res.stdout.split('\n').find((l) => l.startsWith('RESULT')) ?? `no RESULT line; stderr: ${res.stderr.slice(-500)}`;
+      expect(line).to.match(/^RESULT GpuError: /);
       const ck = loadCheckpoint(join(dir, 'run', 'last.safetensors'));
       expect((ck.training as { epoch: number }).epoch).to.equal(1);
       for (const [name, t] of ck.tensors) expect(t.data.every(Number.isFinite), name).to.equal(true);
