@@ -1,10 +1,7 @@
 // Browser-safe safetensors decoding: bytes in memory (a fetch()'s ArrayBuffer, a File) to tensors
 // and string metadata, with no Node built-ins, so the browser bundle can read checkpoints.
 //
-// Duplication, for now: src/io/safetensors.ts imports node:fs at the top (it also writes files
-// atomically), so a browser bundle cannot import its decoder. The code below is a copy of its
-// DTYPE_BYTES / toFloat32 / decodeSafetensors with the same checks and messages. The plan is for
-// safetensors.ts to re-export these and keep only the file I/O; until then, change both.
+// src/io/safetensors.ts re-exports these and adds the file I/O (reading, atomic writes).
 
 import { halfBitsToNumber } from './float16.js';
 
