@@ -106,7 +106,7 @@ export async function createConv2d(device: GPUDevice): Promise<Conv2d> {
     })),
   );
   // Bound to the bias binding when there is no bias (the binding layout is fixed).
-  const noBias = createStorage(device, 16, 'conv2d/no-bias');
+  const noBias = createStorage(device, 16, 'conv2d/no-bias', true);
 
   const bound = (entry: Entry, pipe: GPUComputePipeline, fields: ParamField[], items: number, buffers: GPUBuffer[]) => {
     const label = `${FAMILY}/${entry}`;

@@ -102,7 +102,7 @@ export async function createDepthwise(device: GPUDevice): Promise<Depthwise> {
   }));
   const variant = (c: number) => variants[c % 4 === 0 ? 1 : 0];
   // Bound to the bias binding when there is no bias (the binding layout is fixed).
-  const noBias = createStorage(device, 16, 'depthwise/no-bias');
+  const noBias = createStorage(device, 16, 'depthwise/no-bias', true);
 
   const bound = (entry: Entry, pipe: GPUComputePipeline, fields: ParamField[], items: number, buffers: GPUBuffer[]): BoundDispatch => {
     const label = `${FAMILY}/${entry}`;

@@ -101,7 +101,8 @@ function checkDims(label: string, dims: Record<string, number>): void {
 const dummies = new WeakMap<GPUDevice, GPUBuffer>();
 function dummy(device: GPUDevice): GPUBuffer {
   let d = dummies.get(device);
-  if (!d) dummies.set(device, (d = createStorage(device, 16, `${FAMILY}/no-bias`)));
+  // Persistent: made lazily inside a bind, it must not become a plan's scratch.
+  if (!d) dummies.set(device, (d = createStorage(device, 16, `${FAMILY}/no-bias`, true)));
   return d;
 }
 

@@ -344,10 +344,14 @@ export function collectAllocations<T>(fn: () => T): { result: T; buffers: GPUBuf
   }
 }
 
-/** A storage buffer of `bytes` (rounded up to 4), readable, writable and copyable. */
-export function createStorage(device: GPUDevice, bytes: number, label: string): GPUBuffer {
+/**
+ * A storage buffer of `bytes` (rounded up to 4), readable, writable and copyable. Pass
+ * `persistent` for buffers a kernel caches for the device's lifetime (placeholders): those must
+ * not be handed to whoever is collecting a binding's scratch.
+ */
+export function createStorage(device: GPUDevice, bytes: number, label: string, persistent = false): GPUBuffer {
   const b = device.createBuffer({ label, size: Math.max(4, Math.ceil(bytes / 4) * 4), usage: storageUsage() });
-  collector?.push(b);
+  if (!persistent) collector?.push(b);
   return b;
 }
 
