@@ -10,6 +10,7 @@ import { smokeCommand } from './smoke.js';
 import { predictCommand } from './predict.js';
 import { importCommand } from './import.js';
 import { exportCommand } from './export.js';
+import { benchCommand } from './bench.js';
 import { UsageError } from './args.js';
 
 interface Command {
@@ -26,6 +27,7 @@ const COMMANDS: Record<string, Command> = {
   predict: { summary: 'the facial expression in images, with a checkpoint or a Keras model', run: predictCommand },
   import: { summary: 'convert a Keras PAtt-Lite file to a checkpoint (.safetensors)', run: importCommand },
   export: { summary: 'write a model as Keras legacy HDF5 weights (.h5)', run: exportCommand },
+  bench: { summary: 'benchmark kernels, inference and training against TF.js WebGPU; write bench/results/', run: benchCommand },
 };
 
 export function usage(): string {
