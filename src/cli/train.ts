@@ -91,14 +91,27 @@ export function readConfigFile(path: string): Partial<RunSettings> {
   const known = new Set(Object.keys(HEAD_DEFAULTS).concat(['data', 'out']));
   for (const [k, v] of Object.entries(json)) {
     if (!known.has(k)) throw new UsageError(`--config ${path}: unknown setting "${k}" (known: ${[...known].join(', ')})`);
-    const want = typeof (HEAD_DEFAULTS as Record<string, unknown>)[k];
-    if (k !== 'data' && k !== 'out' && typeof v !== want) throw new UsageError(`--config ${path}: "${k}" must be a ${want}, got ${JSON.stringify(v)}`);
+    const want = k === 'data' || k === 'out' ? 'string' : typeof (HEAD_DEFAULTS as Record<string, unknown>)[k];
+    if (typeof v !== want) throw new UsageError(`--config ${path}: "${k}" must be a ${want}, got ${JSON.stringify(v)}`);
+    if (typeof v === 'number' && !Number.isFinite(v)) throw new UsageError(`--config ${path}: "${k}" must be finite`);
   }
   return json as Partial<RunSettings>;
 }
 
 export function settingsFrom(values: Record<string, string | boolean | undefined>): RunSettings {
-  const fromFile = typeof values.config === 'string' ? readConfigFile(values.config) : {};
+  if (typeof values.config !== 'string') return settingsFromValues(values, {});
+  const file = values.config;
+  const fromFile = readConfigFile(file);
+  try {
+    return settingsFromValues(values, fromFile);
+  } catch (e) {
+    // A bad value may come from the file: say which file the settings were read from.
+    if (e instanceof UsageError) throw new UsageError(`${e.message} (settings read from --config ${file})`);
+    throw e;
+  }
+}
+
+function settingsFromValues(values: Record<string, string | boolean | undefined>, fromFile: Partial<RunSettings>): RunSettings {
   const phase = (values.phase as string | undefined) ?? fromFile.phase ?? 'head';
   if (phase !== 'head' && phase !== 'finetune') throw new UsageError(`--phase must be head or finetune, got "${phase}"`);
   const base = { ...HEAD_DEFAULTS, ...(phase === 'finetune' ? FINETUNE_OVERRIDES : {}), ...fromFile };
