@@ -12,6 +12,7 @@ import { runConvBench } from '../kernels/conv.bench.js';
 import { runAttentionBench } from '../kernels/attention.bench.js';
 import { runInferenceBench } from '../model/inference.bench.js';
 import { runTrainingBench } from '../model/training.bench.js';
+import { runWasmInferenceBench } from '../model/inference-wasm.bench.js';
 
 export const BENCHES = {
   copy: runCopyBench,
@@ -20,6 +21,7 @@ export const BENCHES = {
   attention: runAttentionBench,
   inference: runInferenceBench,
   training: runTrainingBench,
+  'inference-wasm': runWasmInferenceBench,
 } as const;
 export type BenchName = keyof typeof BENCHES;
 

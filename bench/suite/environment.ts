@@ -69,9 +69,9 @@ export function peers(): Peer[] {
     },
     wasm
       ? {
-        name: 'TF.js WASM', status: 'not measured',
-        note: `@tensorflow/tfjs-backend-wasm ${wasm} is installed but the suite has no WASM runner yet; ` +
-          'it cannot train PAtt-Lite (no convolution gradients) and runs single-threaded in Node (DESIGN §5)',
+        name: 'TF.js WASM', status: 'measured',
+        note: `@tensorflow/tfjs-backend-wasm ${wasm}: inference only (it cannot train PAtt-Lite: no convolution ` +
+          'gradients), single-threaded in Node (DESIGN §5); bench/model/inference-wasm.bench.ts',
       }
       : {
         name: 'TF.js WASM', status: 'not installed',

@@ -104,6 +104,8 @@ export interface SuiteResult {
     rows: InferenceRow[];
     firstResult: { oursS: number; tfjsS: number; oursParts: Record<string, number>; tfjsParts: Record<string, number> };
     maxProbDiff: number;
+    /** TF.js' WASM backend on the CPU, same network (images/s per batch). */
+    wasm?: { batch: number; imagesPerS: number; runs: number }[];
   } | null;
   training: TrainingRow[];
   memory: MemoryPoint[];
@@ -175,6 +177,13 @@ export function toMarkdown(r: SuiteResult): string {
       `Time to first result (batch 1, from nothing, pipelines compiled): ours ${i.firstResult.oursS.toFixed(2)} s ` +
         `(${parts(i.firstResult.oursParts)}), TF.js ${i.firstResult.tfjsS.toFixed(2)} s (${parts(i.firstResult.tfjsParts)}). ` +
         `Same-network check: max |p_ours - p_tfjs| = ${i.maxProbDiff.toExponential(2)}.`);
+    if (i.wasm?.length) {
+      const ours = new Map(i.rows.map((x) => [x.batch, x.oursImagesPerS]));
+      out.push('', 'TF.js WASM (CPU SIMD, single-threaded in Node; same network, random weights):', '',
+        ...mdTable(['batch', 'WASM img/s', 'ours img/s', 'ours/WASM', 'runs'],
+          i.wasm.map((x) => [String(x.batch), x.imagesPerS, ours.get(x.batch) ?? '–',
+            ratio(ours.has(x.batch) ? ours.get(x.batch)! / x.imagesPerS : undefined), String(x.runs)])));
+    }
   }
   if (r.training.length) {
     out.push('', '## Training step (batch 8, 224x224, Adam, softmax cross-entropy)', '',

@@ -141,6 +141,15 @@ export async function runSuite(o: SuiteOptions): Promise<{ result: SuiteResult; 
       firstResult: { oursS: r.firstResult.oursS, tfjsS: r.firstResult.tfjsS, oursParts: r.firstResult.oursParts, tfjsParts: r.firstResult.tfjsParts },
       maxProbDiff: r.maxProbDiff,
     };
+    // The CPU peer (DESIGN's stretch target): batches 1 and 8 in a process of its own.
+    try {
+      const w = await child<{ rows: { batch: number; imagesPerS: number; runs: number }[] }>('inference-wasm', {
+        batches: [1, 8], maxRepeats: o.quick ? 3 : 5, budgetS: budgetS / 4,
+      });
+      result.inference.wasm = w.rows;
+    } catch (e) {
+      result.decisions.push({ what: 'TF.js WASM inference', decision: 'skipped', why: (e as Error).message.split('\n')[0] });
+    }
   });
 
   await run('training', async (budgetS) => {
