@@ -3,6 +3,7 @@
 // activation is fused, backward first applies its derivative using the saved output
 // (relu: y > 0, relu6: 0 < y < 6 — the same sets as for the pre-activation value).
 import { defineOp } from '../op.js';
+import { preActivationGrad } from './activation-grad.js';
 import type { Engine } from '../engine.js';
 import { shapeText, type Tensor } from '../tensor.js';
 import type { Activation, Padding } from '../../kernels/padding.js';
@@ -24,13 +25,6 @@ function kernelShape(x: Tensor, w: Tensor, a: ConvKernelAttrs) {
   const [kh, kw, cin, cout] = w.shape;
   const base = { n, h, w: wd, kh, kw, stride: a.stride, padding: a.padding, activation: a.activation };
   return a.kind === 'conv2d' ? { ...base, cin, cout } : { ...base, c };
-}
-
-function preActivationGrad(e: Engine, dy: Tensor, y: Tensor | undefined, act: Activation): Tensor {
-  if (act === 'none' || !y) return e.view(dy, dy.shape, false);
-  const dz = e.empty(dy.shape, 'f32', `${act}/dx`);
-  e.enqueue(e.kernels.elementwise.activationDx(act, dy.size, y.buffer, dy.buffer, dz.buffer));
-  return dz;
 }
 
 /** The reduction's scratch was made inside the op's binding, so the engine already owns it. */

@@ -3,7 +3,7 @@
 // w [k, n] (Keras Dense kernel, or a [1, 1, cin, cout] conv kernel viewed flat).
 // Backward: dz = dy * act'(y); dx = dz · w^T; dw = x^T · dz; db = column sums of dz.
 import { defineOp } from '../op.js';
-import type { Engine } from '../engine.js';
+import { preActivationGrad } from './activation-grad.js';
 import { shapeText, type Shape, type Tensor } from '../tensor.js';
 import type { Activation } from '../../kernels/matmul.js';
 
@@ -14,13 +14,6 @@ interface MatmulAttrs {
   hasBias: boolean;
   act: Activation;
   outShape: Shape;
-}
-
-function preActivationGrad(e: Engine, dy: Tensor, y: Tensor | undefined, act: Activation): Tensor {
-  if (act === 'none' || !y) return e.view(dy, dy.shape, false);
-  const dz = e.empty(dy.shape, 'f32', `${act}/dx`);
-  e.enqueue(e.kernels.elementwise.activationDx(act, dy.size, y.buffer, dy.buffer, dz.buffer));
-  return dz;
 }
 
 const matmulOp = defineOp<MatmulAttrs>({
