@@ -15,7 +15,7 @@
 import { pathToFileURL } from 'node:url';
 import { loadavg } from 'node:os';
 import { createGpu } from '../../src/gpu/device.js';
-import { createMatmul, MATMUL_VARIANTS, type MatmulVariant } from '../../src/kernels/matmul.js';
+import { createMatmul, MATMUL_VARIANTS, matmulSg8Supported, type MatmulVariant } from '../../src/kernels/matmul.js';
 import { autotuneMatmul } from '../../src/kernels/matmul-autotune.js';
 import { encode, upload, createStorage } from '../../src/kernels/runtime.js';
 import { time, gflops, gbps, table } from '../lib/timing.js';
@@ -49,10 +49,14 @@ export async function runMatmulBench(
   const backend = tf.backend() as unknown as { endComputePassEncoder(): void; submitQueue(): void; device: GPUDevice };
   const rows: MatmulBenchRow[] = [];
   try {
-    const tune = await autotuneMatmul(device, (v) => createMatmul(device, { variant: v }));
-    log(`autotune on this adapter: ${tune.variant} (${Object.entries(tune.ms).map(([v, t]) => `${v} ${t.toFixed(1)} ms`).join(', ')})`);
+    const tune = await autotuneMatmul(device, (v) => createMatmul(device, { variant: v }),
+      (await matmulSg8Supported(device)) ? MATMUL_VARIANTS : ['reg', 'tiled']);
+    log(`autotune on this adapter: ${tune.variant} (${Object.entries(tune.ms).map(([v, t]) => `${v} ${t!.toFixed(1)} ms`).join(', ')})`);
     const kernels = new Map<MatmulVariant, Awaited<ReturnType<typeof createMatmul>>>();
-    for (const v of MATMUL_VARIANTS) kernels.set(v, await createMatmul(device, { variant: v }));
+    for (const v of MATMUL_VARIANTS) {
+      if (v === 'sg8' && !(await matmulSg8Supported(device))) { log('sg8: not run (needs 8-lane subgroups)'); continue; }
+      kernels.set(v, await createMatmul(device, { variant: v }));
+    }
     for (const s of MATMUL_BENCH_SHAPES) {
       const a = uniform(1, s.m * s.k);
       const b = uniform(2, s.k * s.n);

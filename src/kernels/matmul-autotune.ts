@@ -16,14 +16,13 @@ export interface AutotuneCache {
 
 /** Representative shape: a pointwise layer of the backbone (rows x cin x cout), cheap to run. */
 export const AUTOTUNE_SHAPE = { m: 392, k: 256, n: 256 } as const;
-const VARIANTS: readonly MatmulVariant[] = ['reg', 'tiled'];
 const chosen = new WeakMap<GPUDevice, Promise<MatmulVariant>>();
 
-/** The cache key: one entry per adapter (vendor, architecture, device, description). */
+/** The cache key: one entry per adapter (vendor, architecture, device, description); v2 added sg8. */
 export function adapterKey(device: GPUDevice): string {
   const info = (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-  if (!info) return 'matmul-variant|unknown-adapter';
-  return `matmul-variant|${info.vendor}|${info.architecture}|${info.device}|${info.description}`;
+  if (!info) return 'matmul-variant/v2|unknown-adapter';
+  return `matmul-variant/v2|${info.vendor}|${info.architecture}|${info.device}|${info.description}`;
 }
 
 async function timeDispatches(device: GPUDevice, bound: BoundDispatch, reps: number): Promise<number> {
@@ -49,14 +48,15 @@ async function timeDispatches(device: GPUDevice, bound: BoundDispatch, reps: num
 export async function autotuneMatmul(
   device: GPUDevice,
   create: (variant: MatmulVariant) => Promise<Matmul>,
-): Promise<{ variant: MatmulVariant; ms: Record<MatmulVariant, number> }> {
+  variants: readonly MatmulVariant[] = ['reg', 'tiled'],
+): Promise<{ variant: MatmulVariant; ms: Partial<Record<MatmulVariant, number>> }> {
   const { m, k, n } = AUTOTUNE_SHAPE;
   const a = createStorage(device, m * k * 4, 'matmul/autotune/a');
   const b = createStorage(device, k * n * 4, 'matmul/autotune/b');
   const c = createStorage(device, m * n * 4, 'matmul/autotune/c');
-  const ms = {} as Record<MatmulVariant, number>;
+  const ms: Partial<Record<MatmulVariant, number>> = {};
   try {
-    for (const v of VARIANTS) {
+    for (const v of variants) {
       const mm = await create(v);
       ms[v] = await timeDispatches(device, await mm.matmul({ m, k, n, bias: false }, { a, b, c }), 2);
     }
@@ -65,7 +65,7 @@ export async function autotuneMatmul(
     b.destroy();
     c.destroy();
   }
-  const variant = VARIANTS.reduce((best, v) => (ms[v] < ms[best] ? v : best), VARIANTS[0]);
+  const variant = variants.reduce((best, v) => (ms[v]! < ms[best]! ? v : best), variants[0]);
   return { variant, ms };
 }
 
@@ -74,14 +74,15 @@ export function pickMatmulVariant(
   device: GPUDevice,
   create: (variant: MatmulVariant) => Promise<Matmul>,
   cache?: AutotuneCache,
+  variants: readonly MatmulVariant[] = ['reg', 'tiled'],
 ): Promise<MatmulVariant> {
   let p = chosen.get(device);
   if (!p) {
     p = (async () => {
       const key = adapterKey(device);
       const cached = await cache?.get(key);
-      if (cached && (VARIANTS as readonly string[]).includes(cached)) return cached as MatmulVariant;
-      const { variant } = await autotuneMatmul(device, create);
+      if (cached && (variants as readonly string[]).includes(cached)) return cached as MatmulVariant;
+      const { variant } = await autotuneMatmul(device, create, variants);
       await cache?.set(key, variant);
       return variant;
     })();

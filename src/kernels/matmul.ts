@@ -1,24 +1,28 @@
-// Matrix multiply family: C[M,N] = act(op(A)·op(B) + bias (+ C)) in two variants (register-tiled
-// for CPU-like adapters such as lavapipe, workgroup-tiled for real GPUs), the transposed forms
-// backward needs (dA = dC·B^T, dB = A^T·dC) and the bias gradient db[N] = column sums of dC.
-// WGSL: src/wgsl/matmul.wgsl (register tiles, bias gradient), src/wgsl/matmul-tiled.wgsl.
+// Matrix multiply family: C[M,N] = act(op(A)·op(B) + bias (+ C)) in three variants (register-tiled
+// for CPU-like adapters such as lavapipe, subgroup-broadcast for CPU adapters with 8-lane
+// subgroups, workgroup-tiled for real GPUs), the transposed forms backward needs (dA = dC·B^T,
+// dB = A^T·dC) and the bias gradient db[N] = column sums of dC.
+// WGSL: src/wgsl/matmul.wgsl (register tiles, bias gradient), src/wgsl/matmul-sg.wgsl,
+// src/wgsl/matmul-tiled.wgsl.
 // The variant is forced by option or picked per adapter by a short autotune
 // (./matmul-autotune.ts). A 1x1 convolution over NHWC is this with M = N*H*W, K = cin, N = cout.
 
-import { matmulTiledWgsl, matmulWgsl } from '../wgsl/index.js';
+import { matmulCommonWgsl, matmulSgWgsl, matmulTiledWgsl, matmulWgsl } from '../wgsl/index.js';
 import { dispatch1d } from './dispatch.js';
-import { bindIo, createStorage, getPipelineSync, paramsBuffer, type BoundDispatch } from './runtime.js';
+import { bindIo, createStorage, getPipelineSync, GpuError, paramsBuffer, type BoundDispatch } from './runtime.js';
 import { pickMatmulVariant, type AutotuneCache } from './matmul-autotune.js';
+import { hasSubgroupSize } from './subgroups.js';
 
 const FAMILY = 'matmul';
-export const MATMUL_VARIANTS = ['reg', 'tiled'] as const;
+export const MATMUL_VARIANTS = ['reg', 'sg8', 'tiled'] as const;
 export type MatmulVariant = (typeof MATMUL_VARIANTS)[number];
 export type Activation = 'none' | 'relu' | 'relu6';
 const ACT_CODE: Record<Activation, number> = { none: 0, relu: 1, relu6: 2 };
 
-/** Output tile sizes: reg = 8 rows x (WG*8) columns per workgroup, tiled = 64 x 64. */
+/** Output tile sizes: reg = 8 rows x (WG*8) columns per workgroup, sg8 = 16 x 8, tiled = 64 x 64. */
 export const MATMUL_TILES = {
   reg: { rows: 8, colsPerInvocation: 8, maxWg: 32, minWg: 8 },
+  sg8: { rows: 16, cols: 8 },
   tiled: { rows: 64, cols: 64 },
   /** Rows summed by one invocation in the first bias-gradient pass. */
   dbRows: 64,
@@ -78,8 +82,8 @@ export function regWorkgroupSize(n: number): number {
 
 /** Workgroup grid of a bound matmul: flat tile count folded past the per-dimension limit. */
 export function matmulGrid(variant: MatmulVariant, m: number, n: number, maxPerDim: number) {
-  const rows = variant === 'reg' ? MATMUL_TILES.reg.rows : MATMUL_TILES.tiled.rows;
-  const cols = variant === 'reg' ? regWorkgroupSize(n) * MATMUL_TILES.reg.colsPerInvocation : MATMUL_TILES.tiled.cols;
+  const rows = variant === 'reg' ? MATMUL_TILES.reg.rows : MATMUL_TILES[variant].rows;
+  const cols = variant === 'reg' ? regWorkgroupSize(n) * MATMUL_TILES.reg.colsPerInvocation : MATMUL_TILES[variant].cols;
   const tilesN = Math.ceil(n / cols);
   const tiles = tilesN * Math.ceil(m / rows);
   return { tilesN, workgroups: dispatch1d(tiles, 1, maxPerDim) };
@@ -98,6 +102,19 @@ function checkDims(label: string, dims: Record<string, number>): void {
   }
 }
 
+const ENTRY: Record<MatmulVariant, string> = { reg: 'matmul_reg', sg8: 'matmul_sg8', tiled: 'matmul_tiled' };
+// Each variant's module: the shared fragment (params, bindings, epilogue) and its own kernel.
+const CODE: Record<MatmulVariant, string> = {
+  reg: matmulCommonWgsl + matmulWgsl,
+  sg8: 'enable subgroups;\n' + matmulCommonWgsl + matmulSgWgsl,
+  tiled: matmulCommonWgsl + matmulTiledWgsl,
+};
+
+/** Whether the 'sg8' variant runs here: subgroups, and a workgroup of 8 is one 8-lane subgroup. */
+export function matmulSg8Supported(device: GPUDevice): Promise<boolean> {
+  return hasSubgroupSize(device, 8);
+}
+
 const dummies = new WeakMap<GPUDevice, GPUBuffer>();
 function dummy(device: GPUDevice): GPUBuffer {
   let d = dummies.get(device);
@@ -114,11 +131,17 @@ function dummy(device: GPUDevice): GPUBuffer {
 export async function createMatmul(device: GPUDevice, options: MatmulOptions = {}): Promise<Matmul> {
   const maxPerDim = device.limits.maxComputeWorkgroupsPerDimension;
   const choice = options.variant ?? 'auto';
-  const variant: MatmulVariant =
-    choice === 'auto' ? await pickMatmulVariant(device, (v) => createMatmul(device, { variant: v }), options.cache) : choice;
+  const sg8 = await matmulSg8Supported(device);
+  if (choice === 'sg8' && !sg8) {
+    throw new GpuError(`${FAMILY}: variant 'sg8' needs the 'subgroups' feature with 8-lane subgroups; this device has ` +
+      (device.features.has('subgroups') ? 'subgroups of another size' : 'no subgroups') + ". Use 'reg', 'tiled' or 'auto'.");
+  }
+  const variant: MatmulVariant = choice === 'auto'
+    ? await pickMatmulVariant(device, (v) => createMatmul(device, { variant: v }), options.cache, sg8 ? MATMUL_VARIANTS : ['reg', 'tiled'])
+    : choice;
 
   const matmul = (s: MatmulShape, buf: MatmulBuffers): BoundDispatch => {
-    const entry = variant === 'reg' ? 'matmul_reg' : 'matmul_tiled';
+    const entry = ENTRY[variant];
     const label = `${FAMILY}/${entry}`;
     checkDims(label, { m: s.m, k: s.k, n: s.n });
     const shape = `A ${s.transA ? `[K,M]=[${s.k},${s.m}]` : `[M,K]=[${s.m},${s.k}]`}, ` +
@@ -131,7 +154,7 @@ export async function createMatmul(device: GPUDevice, options: MatmulOptions = {
       TRANS_A: !!s.transA, TRANS_B: !!s.transB, HAS_BIAS: !!s.bias, ACT: ACT_CODE[s.act ?? 'none'], ACCUM: !!s.accumulate,
     };
     if (variant === 'reg') constants.WG = regWorkgroupSize(s.n);
-    const code = variant === 'reg' ? matmulWgsl : matmulTiledWgsl;
+    const code = CODE[variant];
     const pipeline = getPipelineSync(device, { family: FAMILY, entry, code, inputs: 3, outputs: 1, constants });
     const { tilesN, workgroups } = matmulGrid(variant, s.m, s.n, maxPerDim);
     const params = paramsBuffer(device, label, [['m', 'u32', s.m], ['k', 'u32', s.k], ['n', 'u32', s.n], ['tiles_n', 'u32', tilesN]]);
@@ -143,7 +166,7 @@ export async function createMatmul(device: GPUDevice, options: MatmulOptions = {
     input: GPUBuffer, output: GPUBuffer, items: number): BoundDispatch => {
     const label = `${FAMILY}/${entry}`;
     const constants = { DB_WG: MATMUL_TILES.dbWg, DB_ACCUM: accumulate };
-    const pipeline = getPipelineSync(device, { family: FAMILY, entry, code: matmulWgsl, inputs: 1, outputs: 1, constants });
+    const pipeline = getPipelineSync(device, { family: FAMILY, entry, code: CODE.reg, inputs: 1, outputs: 1, constants });
     const params = paramsBuffer(device, label, [['m', 'u32', m], ['n', 'u32', n], ['rows', 'u32', rows], ['chunks', 'u32', chunks]]);
     return {
       label, pipeline,

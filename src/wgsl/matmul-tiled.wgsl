@@ -1,34 +1,18 @@
 // Matrix multiply, workgroup-memory tiled (the variant real GPUs favour): C[M,N] =
-// act(op(A)·op(B) + bias (+ C)). Same params, bindings and override constants as matmul.wgsl.
+// act(op(A)·op(B) + bias (+ C)).
 //
 // A 16x16 workgroup computes a 64x64 tile of C, each invocation a 4x4 block (rows ty*4+r,
 // columns tx+16*q so neighbouring invocations store neighbouring columns). Each step of 16 k
 // stages a 64x16 slice of A and a 16x64 slice of B in workgroup memory (zero-filled past the
 // edges), loaded along whichever axis is contiguous in storage, then two barriers.
 //
+// Params, bindings, override constants and the epilogue: matmul-common.wgsl, which the host
+// prepends.
+//
 // Shapes: A [M,K] (TRANS_A: stored [K,M]), B [K,N] (TRANS_B: stored [N,K]), bias [N], C [M,N].
-
-struct MatmulParams {
-  m: u32,
-  k: u32,
-  n: u32,
-  tiles_n: u32,
-}
-
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
-override HAS_BIAS: bool = false;
-override ACT: u32 = 0u;          // 0 none, 1 relu, 2 relu6
-override ACCUM: bool = false;
 
 const TILE: u32 = 64u;
 const KT: u32 = 16u;
-
-@group(0) @binding(0) var<uniform> p: MatmulParams;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> c: array<f32>;
 
 var<workgroup> as_: array<f32, 1024>;  // [KT][TILE]: A(i0 + ii, k0 + kk) at kk * TILE + ii
 var<workgroup> bs_: array<f32, 1024>;  // [KT][TILE]: B(k0 + kk, j0 + jj) at kk * TILE + jj
@@ -42,15 +26,6 @@ fn b_at(k: u32, j: u32) -> f32 {
   if (k >= p.k || j >= p.n) { return 0.0; }
   if (TRANS_B) { return b[j * p.k + k]; }
   return b[k * p.n + j];
-}
-
-fn epilogue(i: u32, j: u32, acc: f32) -> f32 {
-  var v = acc;
-  if (HAS_BIAS) { v += bias[j]; }
-  if (ACCUM) { v += c[i * p.n + j]; }
-  if (ACT == 1u) { v = max(v, 0.0); }
-  if (ACT == 2u) { v = clamp(v, 0.0, 6.0); }
-  return v;
 }
 
 // Shapes: A [M,K], B [K,N] (see TRANS_A/TRANS_B), bias [N] -> C [M,N]; 64x64 per workgroup.

@@ -9,27 +9,12 @@
 // index folds y/z of a large dispatch (M up to 100352 rows). Out-of-range rows/columns are
 // clamped for loads and skipped for stores, so any M, K, N works.
 //
+// Params, bindings, override constants and the epilogue: matmul-common.wgsl, which the host
+// prepends.
+//
 // Shapes: A [M,K] (TRANS_A: stored [K,M]), B [K,N] (TRANS_B: stored [N,K]), bias [N], C [M,N].
 
-struct MatmulParams {
-  m: u32,
-  k: u32,
-  n: u32,
-  tiles_n: u32,
-}
-
 override WG: u32 = 32u;          // invocations per workgroup, all along N (host picks 8..32)
-override TRANS_A: bool = false;  // A stored [K,M]: C = A^T·B (dB = A^T·dC)
-override TRANS_B: bool = false;  // B stored [N,K]: C = A·B^T (dA = dC·B^T)
-override HAS_BIAS: bool = false;
-override ACT: u32 = 0u;          // 0 none, 1 relu, 2 relu6
-override ACCUM: bool = false;    // add the previous C (gradient accumulation)
-
-@group(0) @binding(0) var<uniform> p: MatmulParams;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> c: array<f32>;
 
 // A(i, k) and B(k, j) whatever the storage order.
 fn a_at(i: u32, k: u32) -> f32 {
@@ -39,23 +24,6 @@ fn a_at(i: u32, k: u32) -> f32 {
 fn b_at(k: u32, j: u32) -> f32 {
   if (TRANS_B) { return b[j * p.k + k]; }
   return b[k * p.n + j];
-}
-
-fn epilogue(i: u32, j: u32, acc: f32) -> f32 {
-  var v = acc;
-  if (HAS_BIAS) { v += bias[j]; }
-  if (ACCUM) { v += c[i * p.n + j]; }
-  if (ACT == 1u) { v = max(v, 0.0); }
-  if (ACT == 2u) { v = clamp(v, 0.0, 6.0); }
-  return v;
-}
-
-// Writes one row of 4 outputs starting at column j, skipping what lies outside C.
-fn store4(i: u32, j: u32, v: vec4f) {
-  if (i >= p.m) { return; }
-  for (var q = 0u; q < 4u; q++) {
-    if (j + q < p.n) { c[i * p.n + j + q] = epilogue(i, j + q, v[q]); }
-  }
 }
 
 // Shapes: A [M,K], B [K,N] (see TRANS_A/TRANS_B), bias [N] -> C [M,N]; 8x8 outputs per invocation.
