@@ -1,5 +1,7 @@
 // Depthwise Conv2D (channel multiplier 1) forward (bias, fused ReLU/ReLU6) and its input, filter
-// and bias gradients. WGSL: src/wgsl/depthwise.wgsl. Layout NHWC, filter [kh, kw, c, 1].
+// and bias gradients. WGSL: src/wgsl/depthwise.wgsl (any channel count), depthwise-vec4.wgsl
+// (c % 4 == 0, including the 3x3 stride-1 rolling-rows kernel that MobileNet's stride-1 layers
+// and their input gradients use). Layout NHWC, filter [kh, kw, c, 1].
 //
 // Gradients take dy with respect to the PRE-activation output: when the forward fused an
 // activation, apply its derivative first (elementwise relu_dx / relu6_dx on the saved output).
@@ -13,7 +15,7 @@
 
 import { depthwiseWgsl, depthwiseVec4Wgsl } from '../wgsl/index.js';
 import { dispatch1d } from './dispatch.js';
-import { bindIo, createStorage, getPipeline, paramsBuffer, type BoundDispatch, type ParamField } from './runtime.js';
+import { bindIo, createStorage, getPipeline, getPipelineSync, paramsBuffer, type BoundDispatch, type ParamField } from './runtime.js';
 import {
   ACTIVATION_CODE, checkBuffer, convGeometry, reductionChunks,
   type Activation, type ConvGeometry, type Padding,
@@ -73,9 +75,9 @@ export function packDepthwiseParams(s: DepthwiseShape, g: ConvGeometry, items: n
   ];
 }
 
-type Entry = 'depthwise_fwd' | 'depthwise_dx' | 'depthwise_dw' | 'depthwise_db' | 'depthwise_sum_partials';
+type Entry = 'depthwise_fwd' | 'depthwise_3x3' | 'depthwise_dx' | 'depthwise_dw' | 'depthwise_db' | 'depthwise_sum_partials';
 const IO: Record<Entry, [number, number]> = {
-  depthwise_fwd: [3, 1], depthwise_dx: [2, 1], depthwise_dw: [2, 1], depthwise_db: [1, 1], depthwise_sum_partials: [1, 1],
+  depthwise_fwd: [3, 1], depthwise_3x3: [3, 1], depthwise_dx: [2, 1], depthwise_dw: [2, 1], depthwise_db: [1, 1], depthwise_sum_partials: [1, 1],
 };
 
 /** Compiles the depthwise pipelines for `device` (cached per device) and returns the binders. */
@@ -114,6 +116,34 @@ export async function createDepthwise(device: GPUDevice): Promise<Depthwise> {
     };
   };
 
+  /**
+   * The 3x3 stride-1 rolling-rows kernel (depthwise_3x3 in depthwise-vec4.wgsl): `input` [n, ih, iw, c]
+   * -> `output` [n, oh, ow, c] with zero padding (top, left). Specialised per channel count and
+   * rows per invocation, so it compiles on first use (getPipelineSync, like the matmul family).
+   */
+  const rolling3x3 = (
+    dims: { n: number; ih: number; iw: number; c: number; oh: number; ow: number; top: number; left: number },
+    opts: { flip: boolean; bias: boolean; act: number },
+    buffers: GPUBuffer[],
+  ): BoundDispatch => {
+    const { n, ih, iw, c, oh, ow, top, left } = dims;
+    const label = `${FAMILY}/depthwise_3x3`;
+    const py = oh >= 56 ? 16 : 8; // measured: 16 rows win at 112 and 56, 8 at 28 and 14
+    const pipe = getPipelineSync(device, {
+      family: `${FAMILY}-vec4`, entry: 'depthwise_3x3', code: depthwiseVec4Wgsl, inputs: 3, outputs: 1,
+      constants: { WG, C4: c / 4, PY: py, FLIP: opts.flip, HAS_BIAS: opts.bias, ACT: opts.act },
+    });
+    const fields = packDepthwiseParams(
+      { n, h: ih, w: iw, c, kh: 3, kw: 3 }, { sh: 1, sw: 1, top, left, bottom: 0, right: 0, oh, ow }, 0,
+    );
+    const lanes = (c / 4) * Math.ceil(ow / 4);
+    const workgroups: [number, number, number] = [Math.ceil(lanes / WG), Math.ceil(oh / py), n];
+    if (workgroups.some((d) => d > maxDim)) throw new RangeError(`${label}: grid ${workgroups.join('x')} exceeds ${maxDim} per dimension`);
+    return { label, pipeline: pipe, bindGroup: bindIo(device, label, pipe, paramsBuffer(device, label, fields), buffers), workgroups };
+  };
+  const isRolling3x3 = (shape: DepthwiseShape, g: ConvGeometry) =>
+    shape.c % 4 === 0 && shape.kh === 3 && shape.kw === 3 && g.sh === 1 && g.sw === 1 && g.top <= 2 && g.left <= 2;
+
   /** Pass 1 (`first`) into scratch [chunks, k], then pass 2 into out [k]. */
   const reduction = (
     first: (scratch: GPUBuffer) => BoundDispatch, chunks: number, k: number, out: GPUBuffer,
@@ -150,6 +180,10 @@ export async function createDepthwise(device: GPUDevice): Promise<Depthwise> {
       const g = check('depthwise_fwd', shape, named);
       const act = ACTIVATION_CODE[shape.activation ?? 'none'];
       if (act === undefined) throw new RangeError(`${FAMILY}/depthwise_fwd: unknown activation ${shape.activation}`);
+      if (isRolling3x3(shape, g)) {
+        return rolling3x3({ n, ih: h, iw: wd, c, oh: g.oh, ow: g.ow, top: g.top, left: g.left },
+          { flip: false, bias: !!bias, act }, [x, w, bias ?? noBias, y]);
+      }
       const items = n * g.oh * Math.ceil(g.ow / PX) * Math.ceil(c / 4);
       const pipe = variant(c).fwd.get(`${!!bias}/${act}`)!;
       return bound('depthwise_fwd', pipe, packDepthwiseParams(shape, g, items), items, [x, w, bias ?? noBias, y]);
@@ -158,6 +192,11 @@ export async function createDepthwise(device: GPUDevice): Promise<Depthwise> {
     dx(shape, { dy, w, dx }) {
       const { n, h, w: wd, c, kh, kw } = shape;
       const g = check('depthwise_dx', shape, { dy: [dy, [n, -1, -2, c]], w: [w, [kh, kw, c, 1]], dx: [dx, [n, h, wd, c]] });
+      // Stride 1: dx is dy convolved with the rotated filter, padded by (2 - top, 2 - left).
+      if (isRolling3x3(shape, g)) {
+        return rolling3x3({ n, ih: g.oh, iw: g.ow, c, oh: h, ow: wd, top: 2 - g.top, left: 2 - g.left },
+          { flip: true, bias: false, act: 0 }, [dy, w, noBias, dx]);
+      }
       // The vec4 variant tiles PX input columns per invocation; the scalar one does one.
       const items = n * h * (c % 4 === 0 ? Math.ceil(wd / PX) : wd) * Math.ceil(c / 4);
       return bound('depthwise_dx', variant(c).dx, packDepthwiseParams(shape, g, items), items, [dy, w, dx]);

@@ -151,3 +151,92 @@ fn depthwise_dw(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
     out3[(s * taps + t0 + t) * c4 + cg] = acc[t];
   }
 }
+
+// ---- 3x3, stride 1: rolling rows (forward, and the input gradient as a flipped forward).
+//
+// Why: on lavapipe each lane pays ~8 cycles per loaded float, so the cost is loads per output.
+// depthwise_fwd loads 3x3 inputs per output (with PX columns sharing nothing). Here an invocation
+// owns 4 output columns of PY consecutive output rows of one channel group: it keeps its 9 filter
+// taps in registers and walks down the input rows once, loading the 6 columns of each row a single
+// time and adding them into the three output rows that use that row (kernel rows 2, 1, 0); the
+// oldest row is then complete and stored. About 2 vec4 loads per vec4 output instead of 7:
+// measured 2.2-3.4x faster than depthwise_fwd at MobileNet's stride-1 shapes (batch 8).
+//
+// Grid: x = ceil(C4 * ceil(ow / 4) / WG) (channel group fastest), y = ceil(oh / PY), z = n.
+// FLIP reads the filter rotated by 180 degrees: with padding (2 - top, 2 - left) and dy as the
+// input this is the stride-1 input gradient dx.
+
+override C4: u32 = 8u;        // channels / 4 (a constant, so % and / are shifts or cheap)
+override PY: u32 = 8u;        // output rows per invocation
+override FLIP: bool = false;  // filter rotated by 180 degrees (input gradient)
+
+struct Four { a: vec4f, b: vec4f, c: vec4f, d: vec4f }
+
+// One kernel row (taps k0 k1 k2) over six input columns, added to four outputs.
+fn taps3(x0: vec4f, x1: vec4f, x2: vec4f, x3: vec4f, x4: vec4f, x5: vec4f, k0: vec4f, k1: vec4f, k2: vec4f, acc: Four) -> Four {
+  return Four(
+    fma(x0, k0, fma(x1, k1, fma(x2, k2, acc.a))),
+    fma(x1, k0, fma(x2, k1, fma(x3, k2, acc.b))),
+    fma(x2, k0, fma(x3, k1, fma(x4, k2, acc.c))),
+    fma(x3, k0, fma(x4, k1, fma(x5, k2, acc.d))));
+}
+
+fn tap3(t: u32, cg: u32) -> vec4f {
+  return in2[select(t, 8u - t, FLIP) * C4 + cg];
+}
+
+// Shapes: x [n, h, w, c], w [3, 3, c, 1], bias [c] (HAS_BIAS) -> y [n, oh, ow, c]; stride 1.
+@compute @workgroup_size(WG)
+fn depthwise_3x3(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  // Every param read once, outside the loop (uniform reads inside loops are not free on lavapipe).
+  let h = i32(p.h);
+  let w = i32(p.w);
+  let ow = p.ow;
+  let oh = p.oh;
+  let lanes = C4 * ((ow + 3u) / 4u);
+  let live = gid.x < lanes;
+  let i = min(gid.x, lanes - 1u);
+  let cg = i % C4;
+  let ox0 = (i / C4) * 4u;
+  let oy0 = wid.y * PY;
+  let n = wid.z;
+  // Input columns ix0 .. ix0+5, clamped for loading and masked to zero outside the image.
+  let ix0 = i32(ox0) - i32(p.pl);
+  let xs = vec4i(ix0) + vec4i(0, 1, 2, 3);
+  let xt = vec2i(ix0 + 4, ix0 + 5);
+  let col = vec4u(clamp(xs, vec4i(0), vec4i(w - 1))) * C4 + cg;
+  let col2 = vec2u(clamp(xt, vec2i(0), vec2i(w - 1))) * C4 + cg;
+  let okx = (xs >= vec4i(0)) & (xs < vec4i(w));
+  let okx2 = (xt >= vec2i(0)) & (xt < vec2i(w));
+  let k00 = tap3(0u, cg); let k01 = tap3(1u, cg); let k02 = tap3(2u, cg);
+  let k10 = tap3(3u, cg); let k11 = tap3(4u, cg); let k12 = tap3(5u, cg);
+  let k20 = tap3(6u, cg); let k21 = tap3(7u, cg); let k22 = tap3(8u, cg);
+  var b = vec4f(0.0);
+  if (HAS_BIAS) { b = bias3[cg]; }
+  let zero = Four(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
+  var next = zero;  // output row oy0 + j - 1: kernel row 0 added
+  var prev = zero;  // output row oy0 + j - 2: kernel rows 0 and 1 added
+  let iy0 = i32(oy0) - i32(p.pt);
+  for (var j = 0u; j < PY + 2u; j++) {
+    let iy = iy0 + i32(j);
+    let oky = iy >= 0 && iy < h;
+    let row = (n * p.h + u32(clamp(iy, 0, h - 1))) * p.w * C4;
+    let x0 = select(vec4f(0.0), in1[row + col.x], okx.x && oky);
+    let x1 = select(vec4f(0.0), in1[row + col.y], okx.y && oky);
+    let x2 = select(vec4f(0.0), in1[row + col.z], okx.z && oky);
+    let x3 = select(vec4f(0.0), in1[row + col.w], okx.w && oky);
+    let x4 = select(vec4f(0.0), in1[row + col2.x], okx2.x && oky);
+    let x5 = select(vec4f(0.0), in1[row + col2.y], okx2.y && oky);
+    let done = taps3(x0, x1, x2, x3, x4, x5, k20, k21, k22, prev);
+    prev = taps3(x0, x1, x2, x3, x4, x5, k10, k11, k12, next);
+    next = taps3(x0, x1, x2, x3, x4, x5, k00, k01, k02, zero);
+    let oy = oy0 + j - 2u;  // wraps for j < 2, which the test below excludes
+    if (j >= 2u && oy < oh && live) {
+      let o = ((n * oh + oy) * ow + ox0) * C4 + cg;
+      out4[o] = act(done.a + b);
+      if (ox0 + 1u < ow) { out4[o + C4] = act(done.b + b); }
+      if (ox0 + 2u < ow) { out4[o + 2u * C4] = act(done.c + b); }
+      if (ox0 + 3u < ow) { out4[o + 3u * C4] = act(done.d + b); }
+    }
+  }
+}

@@ -26,6 +26,14 @@ const CASES: Case[] = [
   { n: 2, h: 4, w: 4, c: 256, kh: 2, kw: 2, stride: 2, padding: 'valid', tf: true },
   { n: 1, h: 112, w: 112, c: 64, kh: 3, kw: 3, stride: 2, padding: MOBILENET_PAD },
   { n: 1, h: 112, w: 112, c: 32, kh: 3, kw: 3, stride: 1, padding: 'same', tf: true },
+  // The 3x3 stride-1 rolling-rows kernel (c % 4 == 0): heights that are not a multiple of its 8 or
+  // 16 rows, widths not a multiple of its 4 columns, valid (full-correlation dx), asymmetric
+  // padding, bias + activation, one channel group and many.
+  { n: 2, h: 11, w: 7, c: 4, kh: 3, kw: 3, stride: 1, padding: 'same', bias: true, activation: 'relu6', tf: true },
+  { n: 1, h: 19, w: 6, c: 8, kh: 3, kw: 3, stride: 1, padding: 'valid', tf: true },
+  { n: 3, h: 9, w: 10, c: 12, kh: 3, kw: 3, stride: 1, padding: { top: 2, bottom: 0, left: 0, right: 1 }, bias: true, activation: 'relu', tf: true },
+  { n: 2, h: 14, w: 14, c: 512, kh: 3, kw: 3, stride: 1, padding: 'same', tf: true },
+  { n: 1, h: 57, w: 58, c: 16, kh: 3, kw: 3, stride: 1, padding: 'same', bias: true },
 ];
 
 function name(c: Case): string {
