@@ -13,6 +13,12 @@ export interface ConvConfig {
   activation?: Activation;
 }
 
+/** What a fused caller may change about a convolution layer's call. */
+export interface ConvOverrides {
+  padding?: Padding;
+  activation?: Activation;
+}
+
 const pair = (k: number | readonly [number, number]): [number, number] => (typeof k === 'number' ? [k, k] : [k[0], k[1]]);
 
 function outShape(name: string, [h, w]: Shape, k: [number, number], c: ConvConfig, cout: number): Shape {
@@ -36,11 +42,17 @@ export class Conv2D extends Layer {
     return outShape(this.name, inputShape, [kh, kw], this.config, this.filters);
   }
   call(x: Tensor, _ctx: CallContext): Tensor {
+    return this.apply(x, this.kernel, this.bias);
+  }
+  /** This layer's convolution with other weights, padding or activation (./conv-bn.ts folds BN in). */
+  apply(x: Tensor, kernel: Tensor, bias: Tensor | undefined, over: ConvOverrides = {}): Tensor {
     const c = this.config;
     const [kh, kw] = pair(c.kernelSize);
-    // A 1x1 stride-1 convolution is a matrix multiply; the tiled matmul is much faster.
-    if (kh === 1 && kw === 1 && (c.strides ?? 1) === 1) return pointwiseConv2d(x, this.kernel, this.bias, c.activation);
-    return conv2d(x, this.kernel, this.bias, { stride: c.strides, padding: c.padding, activation: c.activation });
+    const padding = over.padding ?? c.padding;
+    const activation = over.activation ?? c.activation;
+    // A 1x1 stride-1 unpadded convolution is a matrix multiply; the tiled matmul is much faster.
+    if (kh === 1 && kw === 1 && (c.strides ?? 1) === 1 && typeof padding !== 'object') return pointwiseConv2d(x, kernel, bias, activation);
+    return conv2d(x, kernel, bias, { stride: c.strides, padding, activation });
   }
 }
 
@@ -61,8 +73,14 @@ export class DepthwiseConv2D extends Layer {
     return outShape(this.name, inputShape, [kh, kw], this.config, c);
   }
   call(x: Tensor, _ctx: CallContext): Tensor {
+    return this.apply(x, this.kernel, this.bias);
+  }
+  /** This layer's convolution with other weights, padding or activation (./conv-bn.ts folds BN in). */
+  apply(x: Tensor, kernel: Tensor, bias: Tensor | undefined, over: ConvOverrides = {}): Tensor {
     const c = this.config;
-    return depthwiseConv2d(x, this.kernel, this.bias, { stride: c.strides, padding: c.padding, activation: c.activation });
+    return depthwiseConv2d(x, kernel, bias, {
+      stride: c.strides, padding: over.padding ?? c.padding, activation: over.activation ?? c.activation,
+    });
   }
 }
 

@@ -1,8 +1,11 @@
 // A named block of layers applied in order (Keras Sequential / a functional chain).
 import type { Shape, Tensor } from '../graph/tensor.js';
 import { Layer, type BuildContext, type CallContext } from './layer.js';
+import { matchConvBn } from './conv-bn.js';
 
 export class Sequential extends Layer {
+  /** Fold inference-mode BatchNormalization into the convolution before it (./conv-bn.ts). */
+  foldBatchNorms = true;
   constructor(name: string, readonly layers: Layer[]) {
     super(name);
   }
@@ -13,7 +16,16 @@ export class Sequential extends Layer {
   }
   call(x: Tensor, ctx: CallContext): Tensor {
     let y = x;
-    for (const l of this.layers) y = l.call(y, ctx);
+    for (let i = 0; i < this.layers.length; i++) {
+      // Conv + inference-mode BN (with a ZeroPadding2D before) runs as one folded convolution.
+      const fused = this.foldBatchNorms ? matchConvBn(this.layers, i, ctx) : undefined;
+      if (fused) {
+        y = fused.call(y);
+        i += fused.count - 1;
+      } else {
+        y = this.layers[i].call(y, ctx);
+      }
+    }
     return y;
   }
   /** The layer named `name` at any depth. */
