@@ -1,7 +1,9 @@
 // Element-wise kernels: fill, add, axpy, scale, ReLU / ReLU6 forward and input gradient.
-// WGSL: src/wgsl/elementwise.wgsl. One invocation per element, workgroups of WG.
+// WGSL: src/wgsl/elementwise.wgsl (one invocation per element) and, when n % 4 == 0,
+// src/wgsl/elementwise-vec4.wgsl (one per 4 elements, about twice as fast on lavapipe).
+// Workgroups of WG.
 
-import { elementwiseWgsl } from '../wgsl/index.js';
+import { elementwiseVec4Wgsl, elementwiseWgsl } from '../wgsl/index.js';
 import { dispatch1d } from './dispatch.js';
 import { bindIo, getPipeline, paramsBuffer, type BoundDispatch } from './runtime.js';
 
@@ -23,6 +25,8 @@ const ENTRIES = {
   broadcast: [1, 1],
 } as const;
 type Entry = keyof typeof ENTRIES;
+/** Entry points that have a vec4 form (the GPU-scalar ones read a 1-float buffer and do not). */
+const VEC4: ReadonlySet<Entry> = new Set<Entry>(['fill', 'add', 'axpy', 'scale', 'relu_fwd', 'relu_dx', 'relu6_fwd', 'relu6_dx']);
 
 export interface Elementwise {
   /** out[i] = value. Shapes: out (n). */
@@ -46,20 +50,22 @@ export interface Elementwise {
 /** Compiles every element-wise pipeline for `device` (cached per device). */
 export async function createElementwise(device: GPUDevice): Promise<Elementwise> {
   const names = Object.keys(ENTRIES) as Entry[];
-  const pipelines = new Map<Entry, GPUComputePipeline>();
+  const pipelines = new Map<string, GPUComputePipeline>();
   await Promise.all(
-    names.map(async (entry) => {
+    names.flatMap((entry) => [false, true].filter((v4) => !v4 || VEC4.has(entry)).map(async (v4) => {
       const [inputs, outputs] = ENTRIES[entry];
       const pipeline = await getPipeline(device, {
-        family: FAMILY, entry, code: elementwiseWgsl, inputs, outputs, constants: ELEMENTWISE_CONSTANTS,
+        family: v4 ? `${FAMILY}-vec4` : FAMILY, entry, code: v4 ? elementwiseVec4Wgsl : elementwiseWgsl,
+        inputs, outputs, constants: ELEMENTWISE_CONSTANTS,
       });
-      pipelines.set(entry, pipeline);
-    }),
+      pipelines.set(`${entry}/${v4}`, pipeline);
+    })),
   );
 
   const bind = (entry: Entry, n: number, buffers: GPUBuffer[], alpha = 0, beta = 0): BoundDispatch => {
     const label = `${FAMILY}/${entry}`;
-    const pipeline = pipelines.get(entry)!;
+    const v4 = n % 4 === 0 && VEC4.has(entry);
+    const pipeline = pipelines.get(`${entry}/${v4}`)!;
     const params = paramsBuffer(device, label, [
       ['n', 'u32', n], ['alpha', 'f32', alpha], ['beta', 'f32', beta], ['pad0', 'u32', 0],
     ]);
@@ -67,7 +73,7 @@ export async function createElementwise(device: GPUDevice): Promise<Elementwise>
       label,
       pipeline,
       bindGroup: bindIo(device, label, pipeline, params, buffers),
-      workgroups: dispatch1d(n, ELEMENTWISE_CONSTANTS.WG, device.limits.maxComputeWorkgroupsPerDimension),
+      workgroups: dispatch1d(v4 ? n / 4 : n, ELEMENTWISE_CONSTANTS.WG, device.limits.maxComputeWorkgroupsPerDimension),
     };
   };
 

@@ -7,7 +7,8 @@ import { expectClose } from '../helpers/assert.js';
 import * as ref from '../reference/elementwise.js';
 
 // Sizes: one element, not a multiple of the workgroup, and large enough to fold into y.
-const SIZES = [1, 1000, 257 * 256 + 3];
+// 1000 and 4 * 257 * 256 take the vec4 kernels (n % 4 == 0), the others the scalar ones.
+const SIZES = [1, 1000, 257 * 256 + 3, 4 * 257 * 256];
 
 describe('elementwise', () => {
   let device: GPUDevice;
