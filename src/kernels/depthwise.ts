@@ -1,7 +1,7 @@
 // Depthwise Conv2D (channel multiplier 1) forward (bias, fused ReLU/ReLU6) and its input, filter
 // and bias gradients. WGSL: src/wgsl/depthwise.wgsl (any channel count), depthwise-vec4.wgsl
-// (c % 4 == 0, including the 3x3 stride-1 rolling-rows kernel that MobileNet's stride-1 layers
-// and their input gradients use). Layout NHWC, filter [kh, kw, c, 1].
+// (c % 4 == 0, including the 3x3 rolling-rows kernels that MobileNet's layers use, forward at
+// strides 1 and 2 and the stride-1 input gradient). Layout NHWC, filter [kh, kw, c, 1].
 //
 // Gradients take dy with respect to the PRE-activation output: when the forward fused an
 // activation, apply its derivative first (elementwise relu_dx / relu6_dx on the saved output).
@@ -75,9 +75,9 @@ export function packDepthwiseParams(s: DepthwiseShape, g: ConvGeometry, items: n
   ];
 }
 
-type Entry = 'depthwise_fwd' | 'depthwise_3x3' | 'depthwise_dx' | 'depthwise_dw' | 'depthwise_db' | 'depthwise_sum_partials';
+type Entry = 'depthwise_fwd' | 'depthwise_3x3' | 'depthwise_3x3s2' | 'depthwise_dx' | 'depthwise_dw' | 'depthwise_db' | 'depthwise_sum_partials';
 const IO: Record<Entry, [number, number]> = {
-  depthwise_fwd: [3, 1], depthwise_3x3: [3, 1], depthwise_dx: [2, 1], depthwise_dw: [2, 1], depthwise_db: [1, 1], depthwise_sum_partials: [1, 1],
+  depthwise_fwd: [3, 1], depthwise_3x3: [3, 1], depthwise_3x3s2: [3, 1], depthwise_dx: [2, 1], depthwise_dw: [2, 1], depthwise_db: [1, 1], depthwise_sum_partials: [1, 1],
 };
 
 /** Compiles the depthwise pipelines for `device` (cached per device) and returns the binders. */
@@ -117,32 +117,35 @@ export async function createDepthwise(device: GPUDevice): Promise<Depthwise> {
   };
 
   /**
-   * The 3x3 stride-1 rolling-rows kernel (depthwise_3x3 in depthwise-vec4.wgsl): `input` [n, ih, iw, c]
+   * The 3x3 rolling-rows kernels (depthwise_3x3 / depthwise_3x3s2 in depthwise-vec4.wgsl): `input` [n, ih, iw, c]
    * -> `output` [n, oh, ow, c] with zero padding (top, left). Specialised per channel count and
    * rows per invocation, so it compiles on first use (getPipelineSync, like the matmul family).
    */
   const rolling3x3 = (
-    dims: { n: number; ih: number; iw: number; c: number; oh: number; ow: number; top: number; left: number },
+    dims: { n: number; ih: number; iw: number; c: number; oh: number; ow: number; top: number; left: number; stride: 1 | 2 },
     opts: { flip: boolean; bias: boolean; act: number },
     buffers: GPUBuffer[],
   ): BoundDispatch => {
-    const { n, ih, iw, c, oh, ow, top, left } = dims;
-    const label = `${FAMILY}/depthwise_3x3`;
+    const { n, ih, iw, c, oh, ow, top, left, stride } = dims;
+    const entry = stride === 1 ? 'depthwise_3x3' : 'depthwise_3x3s2';
+    const label = `${FAMILY}/${entry}`;
     const py = oh >= 56 ? 16 : 8; // measured: 16 rows win at 112 and 56, 8 at 28 and 14
     const pipe = getPipelineSync(device, {
-      family: `${FAMILY}-vec4`, entry: 'depthwise_3x3', code: depthwiseVec4Wgsl, inputs: 3, outputs: 1,
+      family: `${FAMILY}-vec4`, entry, code: depthwiseVec4Wgsl, inputs: 3, outputs: 1,
       constants: { WG, C4: c / 4, PY: py, FLIP: opts.flip, HAS_BIAS: opts.bias, ACT: opts.act },
     });
     const fields = packDepthwiseParams(
-      { n, h: ih, w: iw, c, kh: 3, kw: 3 }, { sh: 1, sw: 1, top, left, bottom: 0, right: 0, oh, ow }, 0,
+      { n, h: ih, w: iw, c, kh: 3, kw: 3 }, { sh: stride, sw: stride, top, left, bottom: 0, right: 0, oh, ow }, 0,
     );
     const lanes = (c / 4) * Math.ceil(ow / 4);
     const workgroups: [number, number, number] = [Math.ceil(lanes / WG), Math.ceil(oh / py), n];
     if (workgroups.some((d) => d > maxDim)) throw new RangeError(`${label}: grid ${workgroups.join('x')} exceeds ${maxDim} per dimension`);
     return { label, pipeline: pipe, bindGroup: bindIo(device, label, pipe, paramsBuffer(device, label, fields), buffers), workgroups };
   };
-  const isRolling3x3 = (shape: DepthwiseShape, g: ConvGeometry) =>
-    shape.c % 4 === 0 && shape.kh === 3 && shape.kw === 3 && g.sh === 1 && g.sw === 1 && g.top <= 2 && g.left <= 2;
+  /** The stride (1 or 2) when the rolling 3x3 kernels apply, else 0. */
+  const rolling3x3Stride = (shape: DepthwiseShape, g: ConvGeometry): 0 | 1 | 2 =>
+    shape.c % 4 === 0 && shape.kh === 3 && shape.kw === 3 && g.sh === g.sw && (g.sh === 1 || g.sh === 2) && g.top <= 2 && g.left <= 2
+      ? (g.sh as 1 | 2) : 0;
 
   /** Pass 1 (`first`) into scratch [chunks, k], then pass 2 into out [k]. */
   const reduction = (
@@ -180,8 +183,9 @@ export async function createDepthwise(device: GPUDevice): Promise<Depthwise> {
       const g = check('depthwise_fwd', shape, named);
       const act = ACTIVATION_CODE[shape.activation ?? 'none'];
       if (act === undefined) throw new RangeError(`${FAMILY}/depthwise_fwd: unknown activation ${shape.activation}`);
-      if (isRolling3x3(shape, g)) {
-        return rolling3x3({ n, ih: h, iw: wd, c, oh: g.oh, ow: g.ow, top: g.top, left: g.left },
+      const stride = rolling3x3Stride(shape, g);
+      if (stride) {
+        return rolling3x3({ n, ih: h, iw: wd, c, oh: g.oh, ow: g.ow, top: g.top, left: g.left, stride },
           { flip: false, bias: !!bias, act }, [x, w, bias ?? noBias, y]);
       }
       const items = n * g.oh * Math.ceil(g.ow / PX) * Math.ceil(c / 4);
@@ -193,8 +197,8 @@ export async function createDepthwise(device: GPUDevice): Promise<Depthwise> {
       const { n, h, w: wd, c, kh, kw } = shape;
       const g = check('depthwise_dx', shape, { dy: [dy, [n, -1, -2, c]], w: [w, [kh, kw, c, 1]], dx: [dx, [n, h, wd, c]] });
       // Stride 1: dx is dy convolved with the rotated filter, padded by (2 - top, 2 - left).
-      if (isRolling3x3(shape, g)) {
-        return rolling3x3({ n, ih: g.oh, iw: g.ow, c, oh: h, ow: wd, top: 2 - g.top, left: 2 - g.left },
+      if (rolling3x3Stride(shape, g) === 1) {
+        return rolling3x3({ n, ih: g.oh, iw: g.ow, c, oh: h, ow: wd, top: 2 - g.top, left: 2 - g.left, stride: 1 },
           { flip: true, bias: false, act: 0 }, [dy, w, noBias, dx]);
       }
       // The vec4 variant tiles PX input columns per invocation; the scalar one does one.

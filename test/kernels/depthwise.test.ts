@@ -34,6 +34,10 @@ const CASES: Case[] = [
   { n: 3, h: 9, w: 10, c: 12, kh: 3, kw: 3, stride: 1, padding: { top: 2, bottom: 0, left: 0, right: 1 }, bias: true, activation: 'relu', tf: true },
   { n: 2, h: 14, w: 14, c: 512, kh: 3, kw: 3, stride: 1, padding: 'same', tf: true },
   { n: 1, h: 57, w: 58, c: 16, kh: 3, kw: 3, stride: 1, padding: 'same', bias: true },
+  // ... and its stride-2 form: odd sizes, MobileNet's (0,1),(0,1) padding, 'valid', 'same'.
+  { n: 2, h: 9, w: 13, c: 12, kh: 3, kw: 3, stride: 2, padding: MOBILENET_PAD, bias: true, activation: 'relu6', tf: true },
+  { n: 1, h: 20, w: 11, c: 4, kh: 3, kw: 3, stride: 2, padding: 'valid', tf: true },
+  { n: 3, h: 36, w: 35, c: 8, kh: 3, kw: 3, stride: 2, padding: 'same', tf: true },
 ];
 
 function name(c: Case): string {
