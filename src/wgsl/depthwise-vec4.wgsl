@@ -241,40 +241,28 @@ fn depthwise_3x3(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_i
   }
 }
 
-// ---- 3x3, stride 2: the same walk down the input rows, two new rows per output row. Output
-// column q reads input columns 2q, 2q+1, 2q+2 (nine columns for four outputs); input row 2t+2 is
-// the last row of output row t and the first of row t+1, so it is loaded once for both.
-// Grid as depthwise_3x3. About 18 vec4 loads per 4 outputs instead of 45.
-
-struct Nine { x0: vec4f, x1: vec4f, x2: vec4f, x3: vec4f, x4: vec4f, x5: vec4f, x6: vec4f, x7: vec4f, x8: vec4f }
+// ---- 3x3, stride 2: the same walk down the input rows. Output column q reads input columns 2q,
+// 2q+1, 2q+2 (nine columns for four outputs). Input row j adds kernel row 1 to output row
+// (j - 1) / 2 when j is odd; when j is even it completes output row j/2 - 1 (kernel row 2) and
+// starts row j/2 (kernel row 0), so the shared row is loaded once. Grid as depthwise_3x3.
+// About 18 vec4 loads per 4 outputs instead of 45. (Written as one flat loop like depthwise_3x3:
+// a version built from helper functions returning nine-vec4 structs hung SwiftShader.)
 
 // One kernel row over nine input columns, stride 2, added to four outputs.
-fn taps3s2(x: Nine, k0: vec4f, k1: vec4f, k2: vec4f, acc: Four) -> Four {
+fn taps3s2(x0: vec4f, x1: vec4f, x2: vec4f, x3: vec4f, x4: vec4f, x5: vec4f, x6: vec4f, x7: vec4f, x8: vec4f,
+           k0: vec4f, k1: vec4f, k2: vec4f, acc: Four) -> Four {
   return Four(
-    fma(x.x0, k0, fma(x.x1, k1, fma(x.x2, k2, acc.a))),
-    fma(x.x2, k0, fma(x.x3, k1, fma(x.x4, k2, acc.b))),
-    fma(x.x4, k0, fma(x.x5, k1, fma(x.x6, k2, acc.c))),
-    fma(x.x6, k0, fma(x.x7, k1, fma(x.x8, k2, acc.d))));
-}
-
-// Input column ix of the row starting at `row` (a vec4 index), zero outside the row or image.
-fn col9(row: u32, oky: bool, ix: i32, cg: u32) -> vec4f {
-  let v = in1[row + u32(clamp(ix, 0, i32(p.w) - 1)) * C4 + cg];
-  return select(vec4f(0.0), v, oky && ix >= 0 && ix < i32(p.w));
-}
-
-// Nine input columns of row iy starting at ix0 (written out: a private array would live in memory).
-fn row9(n: u32, iy: i32, ix0: i32, cg: u32) -> Nine {
-  let oky = iy >= 0 && iy < i32(p.h);
-  let row = (n * p.h + u32(clamp(iy, 0, i32(p.h) - 1))) * p.w * C4;
-  return Nine(col9(row, oky, ix0, cg), col9(row, oky, ix0 + 1, cg), col9(row, oky, ix0 + 2, cg),
-    col9(row, oky, ix0 + 3, cg), col9(row, oky, ix0 + 4, cg), col9(row, oky, ix0 + 5, cg),
-    col9(row, oky, ix0 + 6, cg), col9(row, oky, ix0 + 7, cg), col9(row, oky, ix0 + 8, cg));
+    fma(x0, k0, fma(x1, k1, fma(x2, k2, acc.a))),
+    fma(x2, k0, fma(x3, k1, fma(x4, k2, acc.b))),
+    fma(x4, k0, fma(x5, k1, fma(x6, k2, acc.c))),
+    fma(x6, k0, fma(x7, k1, fma(x8, k2, acc.d))));
 }
 
 // Shapes: x [n, h, w, c], w [3, 3, c, 1], bias [c] (HAS_BIAS) -> y [n, oh, ow, c]; stride 2.
 @compute @workgroup_size(WG)
 fn depthwise_3x3s2(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let h = i32(p.h);
+  let w = i32(p.w);
   let ow = p.ow;
   let oh = p.oh;
   let lanes = C4 * ((ow + 3u) / 4u);
@@ -284,28 +272,51 @@ fn depthwise_3x3s2(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup
   let ox0 = (i / C4) * 4u;
   let oy0 = wid.y * PY;
   let n = wid.z;
+  // Input columns ix0 .. ix0+8, clamped for loading and masked to zero outside the image.
   let ix0 = i32(ox0 * 2u) - i32(p.pl);
-  let iy0 = i32(oy0 * 2u) - i32(p.pt);
+  let xa = vec4i(ix0) + vec4i(0, 1, 2, 3);
+  let xb = vec4i(ix0) + vec4i(4, 5, 6, 7);
+  let x8 = ix0 + 8;
+  let ca = vec4u(clamp(xa, vec4i(0), vec4i(w - 1))) * C4 + cg;
+  let cb = vec4u(clamp(xb, vec4i(0), vec4i(w - 1))) * C4 + cg;
+  let c8 = u32(clamp(x8, 0, w - 1)) * C4 + cg;
+  let oka = (xa >= vec4i(0)) & (xa < vec4i(w));
+  let okb = (xb >= vec4i(0)) & (xb < vec4i(w));
+  let ok8 = x8 >= 0 && x8 < w;
   let k00 = tap3(0u, cg); let k01 = tap3(1u, cg); let k02 = tap3(2u, cg);
   let k10 = tap3(3u, cg); let k11 = tap3(4u, cg); let k12 = tap3(5u, cg);
   let k20 = tap3(6u, cg); let k21 = tap3(7u, cg); let k22 = tap3(8u, cg);
   var b = vec4f(0.0);
   if (HAS_BIAS) { b = bias3[cg]; }
   let zero = Four(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
-  var cur = taps3s2(row9(n, iy0, ix0, cg), k00, k01, k02, zero);
-  for (var t = 0u; t < PY; t++) {
-    let oy = oy0 + t;
-    if (oy >= oh) { break; }
-    cur = taps3s2(row9(n, iy0 + i32(2u * t + 1u), ix0, cg), k10, k11, k12, cur);
-    let last = row9(n, iy0 + i32(2u * t + 2u), ix0, cg);
-    let done = taps3s2(last, k20, k21, k22, cur);
-    cur = taps3s2(last, k00, k01, k02, zero);
-    if (live) {
-      let o = ((n * oh + oy) * ow + ox0) * C4 + cg;
-      out4[o] = act(done.a + b);
-      if (ox0 + 1u < ow) { out4[o + C4] = act(done.b + b); }
-      if (ox0 + 2u < ow) { out4[o + 2u * C4] = act(done.c + b); }
-      if (ox0 + 3u < ow) { out4[o + 3u * C4] = act(done.d + b); }
+  var cur = zero;  // output row oy0 + j/2 (kernel rows added so far)
+  let iy0 = i32(oy0 * 2u) - i32(p.pt);
+  let rows = 2u * min(PY, oh - oy0) + 1u;
+  for (var j = 0u; j < rows; j++) {
+    let iy = iy0 + i32(j);
+    let oky = iy >= 0 && iy < h;
+    let row = (n * p.h + u32(clamp(iy, 0, h - 1))) * p.w * C4;
+    let v0 = select(vec4f(0.0), in1[row + ca.x], oka.x && oky);
+    let v1 = select(vec4f(0.0), in1[row + ca.y], oka.y && oky);
+    let v2 = select(vec4f(0.0), in1[row + ca.z], oka.z && oky);
+    let v3 = select(vec4f(0.0), in1[row + ca.w], oka.w && oky);
+    let v4 = select(vec4f(0.0), in1[row + cb.x], okb.x && oky);
+    let v5 = select(vec4f(0.0), in1[row + cb.y], okb.y && oky);
+    let v6 = select(vec4f(0.0), in1[row + cb.z], okb.z && oky);
+    let v7 = select(vec4f(0.0), in1[row + cb.w], okb.w && oky);
+    let v8 = select(vec4f(0.0), in1[row + c8], ok8 && oky);
+    if ((j & 1u) == 1u) {
+      cur = taps3s2(v0, v1, v2, v3, v4, v5, v6, v7, v8, k10, k11, k12, cur);
+    } else {
+      if (j > 0u && live) {
+        let done = taps3s2(v0, v1, v2, v3, v4, v5, v6, v7, v8, k20, k21, k22, cur);
+        let o = ((n * oh + oy0 + j / 2u - 1u) * ow + ox0) * C4 + cg;
+        out4[o] = act(done.a + b);
+        if (ox0 + 1u < ow) { out4[o + C4] = act(done.b + b); }
+        if (ox0 + 2u < ow) { out4[o + 2u * C4] = act(done.c + b); }
+        if (ox0 + 3u < ow) { out4[o + 3u * C4] = act(done.d + b); }
+      }
+      cur = taps3s2(v0, v1, v2, v3, v4, v5, v6, v7, v8, k00, k01, k02, zero);
     }
   }
 }
