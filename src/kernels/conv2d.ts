@@ -9,9 +9,9 @@
 // allocated at bind time and owned by the returned `BoundReduction`: call its `destroy()` when
 // the binding is no longer needed (or pass your own `scratch` of at least `scratchFloats`).
 
-import { conv2dWgsl } from '../wgsl/index.js';
+import { conv2dWgsl, convRgb3x3Wgsl } from '../wgsl/index.js';
 import { dispatch1d } from './dispatch.js';
-import { bindIo, createStorage, getPipeline, paramsBuffer, type BoundDispatch, type ParamField } from './runtime.js';
+import { bindIo, createStorage, getPipeline, getPipelineSync, paramsBuffer, type BoundDispatch, type ParamField } from './runtime.js';
 import {
   ACTIVATION_CODE, checkBuffer, convGeometry, reductionChunks,
   type Activation, type ConvGeometry, type Padding,
@@ -151,6 +151,16 @@ export async function createConv2d(device: GPUDevice): Promise<Conv2d> {
       checkBuffer(kernel, 'y', y, n * g.oh * g.ow * cout, [n, g.oh, g.ow, cout]);
       const act = ACTIVATION_CODE[shape.activation ?? 'none'];
       if (act === undefined) throw new RangeError(`${kernel}: unknown activation ${shape.activation}`);
+      if (cin === 3 && kh === 3 && kw === 3 && cout % 4 === 0 && cout <= 32) {
+        // RGB input, 3x3 (MobileNet's conv1): src/wgsl/conv-rgb3x3.wgsl, one pixel per invocation.
+        const label = `${FAMILY}/conv_rgb3x3`;
+        const pipe = getPipelineSync(device, {
+          family: `${FAMILY}-rgb3x3`, entry: 'conv_rgb3x3', code: convRgb3x3Wgsl, inputs: 3, outputs: 1,
+          constants: { WG, HAS_BIAS: !!bias, ACT: act, COUT4: cout / 4 },
+        });
+        const pixels = n * g.oh * g.ow;
+        return { ...bound('conv2d_fwd', pipe, packConv2dParams(shape, g, pixels), pixels, [x, w, bias ?? noBias, y]), label };
+      }
       const items = n * g.oh * Math.ceil(g.ow / CONV2D_CONSTANTS.PX) * Math.ceil(cout / CO_TILE);
       const pipe = fwdPipelines.get(`${!!bias}/${act}`)!;
       return bound('conv2d_fwd', pipe, packConv2dParams(shape, g, items), items, [x, w, bias ?? noBias, y]);

@@ -24,6 +24,10 @@ const CASES: Case[] = [
   // PAtt-Lite: patch-extraction 1x1 conv on 2x2x256 (batch 2), and conv1 on one 224x224 image.
   { n: 2, h: 2, w: 2, cin: 256, cout: 256, kh: 1, kw: 1, stride: 1, padding: 'valid', bias: true, activation: 'relu', tf: true },
   { n: 1, h: 224, w: 224, cin: 3, cout: 32, kh: 3, kw: 3, stride: 2, padding: 'same', tf: true },
+  // The RGB 3x3 kernel (cin 3, cout a multiple of 4 up to 32): stride 1, 'valid', 3 channel groups;
+  // odd sizes with bias + ReLU at 32 channels.
+  { n: 2, h: 9, w: 11, cin: 3, cout: 12, kh: 3, kw: 3, stride: 1, padding: 'valid', bias: true, activation: 'relu', tf: true },
+  { n: 3, h: 13, w: 10, cin: 3, cout: 32, kh: 3, kw: 3, stride: 2, padding: 'same', bias: true, activation: 'relu', tf: true },
 ];
 
 function name(c: Case): string {
