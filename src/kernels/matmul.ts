@@ -68,6 +68,13 @@ export interface Matmul {
   dB(shape: { m: number; k: number; n: number; accumulate?: boolean }, buffers: { a: GPUBuffer; dc: GPUBuffer; db: GPUBuffer }): BoundDispatch;
   /** Bias gradient, two passes when M > 64. Shapes: dC [M,N] -> db [N]. */
   biasGrad(shape: { m: number; n: number; accumulate?: boolean }, buffers: { dc: GPUBuffer; db: GPUBuffer }): BoundDispatch[];
+  /**
+   * Whether C = A·B with B [K,N] is faster as A·(B^T)^T with B^T made by `transpose` first (the
+   * sg8 variant reads A and B^T as vec4s along k when K % 4 == 0).
+   */
+  prefersTransposedB(k: number): boolean;
+  /** y = x^T. Shapes: x [rows, cols] -> y [cols, rows]. */
+  transpose(shape: { rows: number; cols: number }, buffers: { x: GPUBuffer; y: GPUBuffer }): BoundDispatch;
   /** Pointwise (1x1, stride 1) convolution. Shapes: x [n,h,w,cin], w [1,1,cin,cout], bias [cout] -> y [n,h,w,cout]. */
   pointwise(shape: { n: number; h: number; w: number; cin: number; cout: number; bias?: boolean; act?: Activation }, buffers: { x: GPUBuffer; w: GPUBuffer; bias?: GPUBuffer; y: GPUBuffer }): BoundDispatch;
 }
@@ -141,7 +148,8 @@ export async function createMatmul(device: GPUDevice, options: MatmulOptions = {
     : choice;
 
   const matmul = (s: MatmulShape, buf: MatmulBuffers): BoundDispatch => {
-    const entry = ENTRY[variant];
+    // sg8 reads both operands as vec4s along k when A is [M,K], B is [N,K] and K % 4 == 0.
+    const entry = variant === 'sg8' && !s.transA && s.transB && s.k % 4 === 0 ? 'matmul_sg8_v4' : ENTRY[variant];
     const label = `${FAMILY}/${entry}`;
     checkDims(label, { m: s.m, k: s.k, n: s.n });
     const shape = `A ${s.transA ? `[K,M]=[${s.k},${s.m}]` : `[M,K]=[${s.m},${s.k}]`}, ` +
@@ -191,9 +199,19 @@ export async function createMatmul(device: GPUDevice, options: MatmulOptions = {
     ];
   };
 
+  const transpose: Matmul['transpose'] = ({ rows, cols }, { x, y }) => {
+    const label = `${FAMILY}/matmul_transpose`;
+    checkDims(label, { rows, cols });
+    check(label, 'x', x, rows * cols, `x [${rows},${cols}]`);
+    check(label, 'y', y, rows * cols, `y [${cols},${rows}]`);
+    return dbPass('matmul_transpose', rows, cols, 0, 0, false, x, y, rows * cols);
+  };
+
   return {
     variant,
     matmul,
+    prefersTransposedB: (k) => variant === 'sg8' && k % 4 === 0,
+    transpose,
     dA: ({ m, k, n, accumulate }, { dc, b, da }) =>
       matmul({ m, k: n, n: k, transB: true, accumulate }, { a: dc, b, c: da }),
     dB: ({ m, k, n, accumulate }, { a, dc, db }) =>

@@ -145,3 +145,12 @@ fn matmul_db_sum(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
   if (DB_ACCUM) { s += db_out[j]; }
   db_out[j] = s;
 }
+
+// ---- Transpose: x [m, n] -> y [n, m] (q.m, q.n), e.g. a pointwise filter [cin, cout] into the
+// [cout, cin] layout matmul_sg8_v4 reads as vec4s. One element per invocation, reads contiguous.
+@compute @workgroup_size(DB_WG)
+fn matmul_transpose(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let idx = gid.x + (gid.y + gid.z * nwg.y) * nwg.x * DB_WG;
+  if (idx >= q.m * q.n) { return; }
+  db_out[(idx % q.n) * q.m + idx / q.n] = db_in[idx];
+}

@@ -76,6 +76,22 @@ for (const variant of MATMUL_VARIANTS) {
       await check(mm, bufs, { m, k: 32, n: 64 }, 8, rows);
     });
 
+    // B stored [N,K] with K % 4 == 0: sg8 reads both operands as vec4s (matmul_sg8_v4).
+    it('m45 k36 n19 Bt bias relu6 (vec4 operands in sg8)', () => check(mm, bufs, { m: 45, k: 36, n: 19, transB: true, bias: true, act: 'relu6' }, 31));
+    it('m17 k8 n9 Bt accumulate', () => check(mm, bufs, { m: 17, k: 8, n: 9, transB: true, accumulate: true }, 32));
+
+    it('transpose [rows, cols] -> [cols, rows], and prefersTransposedB says when sg8 wants it', async () => {
+      const [rows, cols] = [37, 300];
+      const x = uniform(41, rows * cols);
+      const y = bufs.poisoned(rows * cols);
+      await run(bufs.device, mm.transpose({ rows, cols }, { x: bufs.from(x), y }));
+      const want = new Float32Array(rows * cols);
+      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) want[c * rows + r] = x[r * cols + c];
+      expectClose(await bufs.read(y, rows * cols), want, 0, 'transpose');
+      expect(mm.prefersTransposedB(64)).to.equal(variant === 'sg8');
+      expect(mm.prefersTransposedB(63)).to.equal(false);
+    });
+
     it('dA = dC·B^T and dB = A^T·dC of a dense layer m13 k10 n7', async () => {
       const [m, k, n] = [13, 10, 7];
       const a = uniform(1, m * k);
