@@ -17,7 +17,7 @@ import { loadavg } from 'node:os';
 import { createGpu } from '../../src/gpu/device.js';
 import { createMatmul, MATMUL_VARIANTS, matmulSg8Supported, type MatmulVariant } from '../../src/kernels/matmul.js';
 import { autotuneMatmul } from '../../src/kernels/matmul-autotune.js';
-import { encode, upload, createStorage } from '../../src/kernels/runtime.js';
+import { encode, upload, createStorage, type BoundDispatch } from '../../src/kernels/runtime.js';
 import { time, gflops, gbps, table } from '../lib/timing.js';
 import { tfjsWebgpu, releaseTfjsWebgpu } from '../lib/tfjs-webgpu.js';
 import { uniform } from '../../test/helpers/random.js';
@@ -64,18 +64,30 @@ export async function runMatmulBench(
       const bytes = 4 * (s.m * s.k + s.k * s.n + s.m * s.n);
       const [ab, bb, cb] = [upload(device, a, 'bench/a'), upload(device, b, 'bench/b'), createStorage(device, s.m * s.n * 4, 'bench/c')];
       const ms = new Map<string, number>();
+      // Each variant on B [K,N]; where a variant prefers B transposed (sg8), also "transpose B, then
+      // multiply" (what our dense / pointwise op runs), timed as one unit.
+      const bt = createStorage(device, s.k * s.n * 4, 'bench/b^T');
       for (const [v, mm] of kernels) {
-        const bound = await mm.matmul({ m: s.m, k: s.k, n: s.n }, { a: ab, b: bb, c: cb });
-        const t = await time(async () => {
-          const enc = device.createCommandEncoder();
-          const pass = enc.beginComputePass();
-          for (let i = 0; i < perSubmit; i++) encode(pass, bound);
-          pass.end();
-          device.queue.submit([enc.finish()]);
-          await device.queue.onSubmittedWorkDone();
-        }, repeats, warmup);
-        ms.set(`ours ${v}`, (t.median / perSubmit) * 1e3);
+        const runs: [string, BoundDispatch[]][] = [[`ours ${v}`, [mm.matmul({ m: s.m, k: s.k, n: s.n }, { a: ab, b: bb, c: cb })]]];
+        if (mm.prefersTransposedB(s.k)) {
+          runs.push([`ours ${v}, B transposed first`, [
+            mm.transpose({ rows: s.k, cols: s.n }, { x: bb, y: bt }),
+            mm.matmul({ m: s.m, k: s.k, n: s.n, transB: true }, { a: ab, b: bt, c: cb }),
+          ]]);
+        }
+        for (const [impl, bound] of runs) {
+          const t = await time(async () => {
+            const enc = device.createCommandEncoder();
+            const pass = enc.beginComputePass();
+            for (let i = 0; i < perSubmit; i++) encode(pass, ...bound);
+            pass.end();
+            device.queue.submit([enc.finish()]);
+            await device.queue.onSubmittedWorkDone();
+          }, repeats, warmup);
+          ms.set(impl, (t.median / perSubmit) * 1e3);
+        }
       }
+      bt.destroy();
       const ta = tf.tensor2d(a, [s.m, s.k]);
       const tb = tf.tensor2d(b, [s.k, s.n]);
       const t = await time(async () => {
