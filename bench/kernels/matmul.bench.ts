@@ -69,7 +69,7 @@ export async function runMatmulBench(
       const bt = createStorage(device, s.k * s.n * 4, 'bench/b^T');
       for (const [v, mm] of kernels) {
         const runs: [string, BoundDispatch[]][] = [[`ours ${v}`, [mm.matmul({ m: s.m, k: s.k, n: s.n }, { a: ab, b: bb, c: cb })]]];
-        if (mm.prefersTransposedB(s.k)) {
+        if (mm.prefersTransposedB(s.m, s.k)) {
           runs.push([`ours ${v}, B transposed first`, [
             mm.transpose({ rows: s.k, cols: s.n }, { x: bb, y: bt }),
             mm.matmul({ m: s.m, k: s.k, n: s.n, transB: true }, { a: ab, b: bt, c: cb }),

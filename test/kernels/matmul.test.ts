@@ -88,8 +88,9 @@ for (const variant of MATMUL_VARIANTS) {
       const want = new Float32Array(rows * cols);
       for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) want[c * rows + r] = x[r * cols + c];
       expectClose(await bufs.read(y, rows * cols), want, 0, 'transpose');
-      expect(mm.prefersTransposedB(64)).to.equal(variant === 'sg8');
-      expect(mm.prefersTransposedB(63)).to.equal(false);
+      expect(mm.prefersTransposedB(100, 64)).to.equal(variant === 'sg8');
+      expect(mm.prefersTransposedB(100, 63), 'K % 4 != 0').to.equal(false);
+      expect(mm.prefersTransposedB(32, 64), 'M < K: the transpose would not pay').to.equal(false);
     });
 
     it('dA = dC·B^T and dB = A^T·dC of a dense layer m13 k10 n7', async () => {

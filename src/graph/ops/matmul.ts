@@ -24,7 +24,7 @@ const matmulOp = defineOp<MatmulAttrs>({
     // Some variants (sg8) are faster reading the filter transposed (1.1-1.2x for a whole inference
     // batch); the filter is small, so transpose it first, every call: a recorded step replays the
     // transpose too, so weights that change between steps are always current.
-    const wt = mm.prefersTransposedB(a.k) ? e.empty([a.n, a.k], 'f32', 'matmul/w^T') : undefined;
+    const wt = mm.prefersTransposedB(a.m, a.k) ? e.empty([a.n, a.k], 'f32', 'matmul/w^T') : undefined;
     if (wt) e.enqueue(mm.transpose({ rows: a.k, cols: a.n }, { x: w.buffer, y: wt.buffer }));
     e.enqueue(mm.matmul(
       { m: a.m, k: a.k, n: a.n, bias: a.hasBias, act: a.act, transB: !!wt },
