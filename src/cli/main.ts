@@ -23,7 +23,7 @@ const COMMANDS: Record<string, Command> = {
   train: { summary: 'train PAtt-Lite on a dataset (folder tree, FER2013/FERPlus, RAF-DB, HDF5)', run: trainCommand },
   eval: { summary: 'evaluate a model on a dataset split: accuracy, recall, F1, confusion', run: evalCommand },
   smoke: { summary: 'print the adapter, run a kernel on it and check it against the CPU', run: smokeCommand },
-  info: { summary: 'the adapter, backend, features and limits', run: infoCommand },
+  info: { summary: 'the adapter, backend, features, limits and the matmul variant used', run: infoCommand },
   predict: { summary: 'the facial expression in images, with a checkpoint or a Keras model', run: predictCommand },
   import: { summary: 'convert a Keras PAtt-Lite file to a checkpoint (.safetensors)', run: importCommand },
   export: { summary: 'write a model as Keras legacy HDF5 weights (.h5)', run: exportCommand },
