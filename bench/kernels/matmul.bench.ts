@@ -15,7 +15,7 @@
 import { pathToFileURL } from 'node:url';
 import { loadavg } from 'node:os';
 import { createGpu } from '../../src/gpu/device.js';
-import { createMatmul, MATMUL_VARIANTS, matmulSg8Supported, type MatmulVariant } from '../../src/kernels/matmul.js';
+import { createMatmul, MATMUL_VARIANTS, matmulVariantsFor, type MatmulVariant } from '../../src/kernels/matmul.js';
 import { autotuneMatmul } from '../../src/kernels/matmul-autotune.js';
 import { encode, upload, createStorage, type BoundDispatch } from '../../src/kernels/runtime.js';
 import { time, gflops, gbps, table } from '../lib/timing.js';
@@ -49,12 +49,12 @@ export async function runMatmulBench(
   const backend = tf.backend() as unknown as { endComputePassEncoder(): void; submitQueue(): void; device: GPUDevice };
   const rows: MatmulBenchRow[] = [];
   try {
-    const tune = await autotuneMatmul(device, (v) => createMatmul(device, { variant: v }),
-      (await matmulSg8Supported(device)) ? MATMUL_VARIANTS : ['reg', 'tiled']);
+    const tune = await autotuneMatmul(device, (v) => createMatmul(device, { variant: v }), await matmulVariantsFor(device));
     log(`autotune on this adapter: ${tune.variant} (${Object.entries(tune.ms).map(([v, t]) => `${v} ${t!.toFixed(1)} ms`).join(', ')})`);
     const kernels = new Map<MatmulVariant, Awaited<ReturnType<typeof createMatmul>>>();
+    const available = await matmulVariantsFor(device);
     for (const v of MATMUL_VARIANTS) {
-      if (v === 'sg8' && !(await matmulSg8Supported(device))) { log('sg8: not run (needs 8-lane subgroups)'); continue; }
+      if (!available.includes(v)) { log(`${v}: not run (this adapter cannot: sg8 needs 8-lane subgroups)`); continue; }
       kernels.set(v, await createMatmul(device, { variant: v }));
     }
     for (const s of MATMUL_BENCH_SHAPES) {

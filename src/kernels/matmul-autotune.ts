@@ -37,24 +37,24 @@ async function timeDispatches(device: GPUDevice, bound: BoundDispatch, reps: num
   return performance.now() - t0;
 }
 
-/** Times every variant on AUTOTUNE_SHAPE and returns the fastest (ties go to the first). */
+/** Times `variants` (see matmulVariantsFor) on AUTOTUNE_SHAPE; returns the fastest (ties go to the first). */
 export async function autotuneMatmul(
   device: GPUDevice,
   create: (variant: MatmulVariant) => Promise<Matmul>,
-  variants: readonly MatmulVariant[] = ['reg', 'tiled'],
+  variants: readonly MatmulVariant[],
 ): Promise<{ variant: MatmulVariant; ms: Partial<Record<MatmulVariant, number>> }> {
   const { m, k, n } = AUTOTUNE_SHAPE;
   const a = createStorage(device, m * k * 4, 'matmul/autotune/a');
-  const bm = createStorage(device, k * n * 4, 'matmul/autotune/b');
+  const b = createStorage(device, k * n * 4, 'matmul/autotune/b');
   const c = createStorage(device, m * n * 4, 'matmul/autotune/c');
   const ms: Partial<Record<MatmulVariant, number>> = {};
   try {
     const bound = new Map<MatmulVariant, BoundDispatch>();
     for (const v of variants) {
       const mm = await create(v);
-      const b = mm.matmul({ m, k, n, bias: false }, { a, b: bm, c });
-      await timeDispatches(device, b, 1); // warm-up: the first dispatch pays for pipeline and driver setup
-      bound.set(v, b);
+      const dispatch = mm.matmul({ m, k, n, bias: false }, { a, b, c });
+      await timeDispatches(device, dispatch, 1); // warm-up: the first dispatch pays for pipeline and driver setup
+      bound.set(v, dispatch);
     }
     // Rounds interleave the variants, so a burst of load on a shared CPU hits them alike; the
     // median of the rounds decides (single timings picked reg over sg8 on lavapipe in some runs,
@@ -62,7 +62,7 @@ export async function autotuneMatmul(
     // twice the best after the first round is out (tiled on lavapipe), so the rest get more rounds.
     const samples = new Map<MatmulVariant, number[]>(variants.map((v) => [v, []]));
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [v, b] of bound) samples.get(v)!.push(await timeDispatches(device, b, 2));
+      for (const [v, dispatch] of bound) samples.get(v)!.push(await timeDispatches(device, dispatch, 2));
       if (round === 0) {
         const best = Math.min(...[...samples.values()].map((t) => t[0]));
         for (const [v, t] of samples) if (t[0] > 2 * best) bound.delete(v);
@@ -71,7 +71,7 @@ export async function autotuneMatmul(
     for (const [v, t] of samples) ms[v] = t.sort((x, y) => x - y)[t.length >> 1];
   } finally {
     a.destroy();
-    bm.destroy();
+    b.destroy();
     c.destroy();
   }
   const variant = variants.reduce((best, v) => (ms[v]! < ms[best]! ? v : best), variants[0]);
@@ -82,8 +82,8 @@ export async function autotuneMatmul(
 export function pickMatmulVariant(
   device: GPUDevice,
   create: (variant: MatmulVariant) => Promise<Matmul>,
-  cache?: AutotuneCache,
-  variants: readonly MatmulVariant[] = ['reg', 'tiled'],
+  cache: AutotuneCache | undefined,
+  variants: readonly MatmulVariant[],
 ): Promise<MatmulVariant> {
   let p = chosen.get(device);
   if (!p) {

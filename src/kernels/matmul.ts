@@ -124,6 +124,11 @@ export function matmulSg8Supported(device: GPUDevice): Promise<boolean> {
   return hasSubgroupSize(device, 8);
 }
 
+/** The variants that run on `device` (what autotune chooses among). */
+export async function matmulVariantsFor(device: GPUDevice): Promise<readonly MatmulVariant[]> {
+  return (await matmulSg8Supported(device)) ? MATMUL_VARIANTS : MATMUL_VARIANTS.filter((v) => v !== 'sg8');
+}
+
 const dummies = new WeakMap<GPUDevice, GPUBuffer>();
 function dummy(device: GPUDevice): GPUBuffer {
   let d = dummies.get(device);
@@ -140,13 +145,13 @@ function dummy(device: GPUDevice): GPUBuffer {
 export async function createMatmul(device: GPUDevice, options: MatmulOptions = {}): Promise<Matmul> {
   const maxPerDim = device.limits.maxComputeWorkgroupsPerDimension;
   const choice = options.variant ?? 'auto';
-  const sg8 = await matmulSg8Supported(device);
-  if (choice === 'sg8' && !sg8) {
+  const available = await matmulVariantsFor(device);
+  if (choice === 'sg8' && !available.includes('sg8')) {
     throw new GpuError(`${FAMILY}: variant 'sg8' needs the 'subgroups' feature with 8-lane subgroups; this device has ` +
       (device.features.has('subgroups') ? 'subgroups of another size' : 'no subgroups') + ". Use 'reg', 'tiled' or 'auto'.");
   }
   const variant: MatmulVariant = choice === 'auto'
-    ? await pickMatmulVariant(device, (v) => createMatmul(device, { variant: v }), options.cache, sg8 ? MATMUL_VARIANTS : ['reg', 'tiled'])
+    ? await pickMatmulVariant(device, (v) => createMatmul(device, { variant: v }), options.cache, available)
     : choice;
 
   const matmul = (s: MatmulShape, buf: MatmulBuffers): BoundDispatch => {

@@ -5,6 +5,7 @@ import { relu, relu6, reshape } from '../graph/ops/elementwise.js';
 import { zeroPad } from '../graph/ops/pad.js';
 import { globalAveragePool } from '../graph/ops/pool.js';
 import { dropout } from '../graph/ops/dropout.js';
+import type { ExplicitPadding } from '../kernels/padding.js';
 import { Layer, type BuildContext, type CallContext } from './layer.js';
 
 export class ReLU extends Layer {
@@ -29,6 +30,10 @@ export class ZeroPadding2D extends Layer {
   }
   call(x: Tensor): Tensor {
     return zeroPad(x, this.pad[0], this.pad[1]);
+  }
+  /** The padding as a convolution's explicit padding (for folding it into the next convolution). */
+  get explicit(): ExplicitPadding {
+    return { top: this.pad[0][0], bottom: this.pad[0][1], left: this.pad[1][0], right: this.pad[1][1] };
   }
 }
 

@@ -24,11 +24,6 @@ export interface FusedConvBn {
   call(x: Tensor): Tensor;
 }
 
-/** Whether `bn` normalises with its moving statistics in this call (see BatchNormalization.call). */
-function inferenceMode(bn: BatchNormalization, ctx: CallContext): boolean {
-  return !bn.calibrating && !(ctx.training && !bn.frozen);
-}
-
 /**
  * The chain [ZeroPadding2D] -> Conv2D | DepthwiseConv2D (no activation) -> BatchNormalization in
  * inference mode starting at layers[i], as one folded convolution; undefined when there is none.
@@ -38,13 +33,13 @@ export function matchConvBn(layers: readonly Layer[], i: number, ctx: CallContex
   let pad: ExplicitPadding | undefined;
   const first = layers[j];
   if (first instanceof ZeroPadding2D) {
-    pad = { top: first.pad[0][0], bottom: first.pad[0][1], left: first.pad[1][0], right: first.pad[1][1] };
+    pad = first.explicit;
     j++;
   }
   const conv = layers[j];
   const bn = layers[j + 1];
   if (!(conv instanceof Conv2D || conv instanceof DepthwiseConv2D)) return undefined;
-  if (!(bn instanceof BatchNormalization) || !inferenceMode(bn, ctx)) return undefined;
+  if (!(bn instanceof BatchNormalization) || bn.usesBatchStatistics(ctx)) return undefined;
   if ((conv.config.activation ?? 'none') !== 'none') return undefined;
   if (pad && (conv.config.padding ?? 'valid') !== 'valid') return undefined;
   return {

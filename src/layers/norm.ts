@@ -38,8 +38,12 @@ export class BatchNormalization extends Layer {
     return batchnorm(x, this.gamma, this.beta, {
       movingMean: this.movingMean, movingVariance: this.movingVariance,
       eps: this.config.epsilon ?? 1e-3, momentum: this.calibrating ? 0 : this.config.momentum ?? 0.99,
-      act: this.config.activation ?? 'none', training: this.calibrating || (ctx.training && !this.frozen),
+      act: this.config.activation ?? 'none', training: this.usesBatchStatistics(ctx),
     });
+  }
+  /** Training mode (batch statistics) in this call; otherwise the moving statistics are used. */
+  usesBatchStatistics(ctx: CallContext): boolean {
+    return this.calibrating || (ctx.training && !this.frozen);
   }
 }
 

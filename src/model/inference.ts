@@ -73,7 +73,7 @@ export async function foldBackbone(model: PattLite): Promise<FoldedConv[]> {
       const l = layers[i];
       if (l instanceof ZeroPadding2D) {
         if (pad) fail(l, 'two ZeroPadding2D in a row');
-        pad = { top: l.pad[0][0], bottom: l.pad[0][1], left: l.pad[1][0], right: l.pad[1][1] };
+        pad = l.explicit;
         continue;
       }
       if (!(l instanceof Conv2D) && !(l instanceof DepthwiseConv2D)) fail(l, 'only convolutions followed by BatchNormalization are folded');
