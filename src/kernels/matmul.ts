@@ -155,8 +155,10 @@ export async function createMatmul(device: GPUDevice, options: MatmulOptions = {
     : choice;
 
   const matmul = (s: MatmulShape, buf: MatmulBuffers): BoundDispatch => {
-    // sg8 reads both operands as vec4s along k when A is [M,K], B is [N,K] and K % 4 == 0.
-    const entry = variant === 'sg8' && !s.transA && s.transB && s.k % 4 === 0 ? 'matmul_sg8_v4' : ENTRY[variant];
+    // sg8 reads both operands as vec4s along k and writes C as vec4s when A is [M,K], B is [N,K]
+    // and K and N are multiples of 4.
+    const v4 = variant === 'sg8' && !s.transA && s.transB && s.k % 4 === 0 && s.n % 4 === 0;
+    const entry = v4 ? 'matmul_sg8_v4' : ENTRY[variant];
     const label = `${FAMILY}/${entry}`;
     checkDims(label, { m: s.m, k: s.k, n: s.n });
     const shape = `A ${s.transA ? `[K,M]=[${s.k},${s.m}]` : `[M,K]=[${s.m},${s.k}]`}, ` +

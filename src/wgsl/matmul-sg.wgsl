@@ -12,9 +12,10 @@
 // work). Measured at 1024^3 on lavapipe, 2 cores: 6.8-9 GFLOP/s vs 4.4-4.8 for matmul.wgsl.
 //
 // Two entry points: matmul_sg8 (any layout, 4 scalar loads per operand and step of 4 k) and
-// matmul_sg8_v4 for A [M,K] and B stored [N,K] with K % 4 == 0, where both operands are read as
-// vec4s along k (a vec4 costs ~1.7 scalar loads: measured 1.4x faster at 1024^3). The host uses
-// it for dA = dC·B^T as is and, behind a small transpose of the filter, for the forward.
+// matmul_sg8_v4 for A [M,K] and B stored [N,K] with K % 4 == 0 and N % 4 == 0, where both operands
+// are read as vec4s along k and C is written as vec4s (a vec4 costs ~1.7 scalar loads: measured
+// 1.4x faster at 1024^3). The host uses it for dA = dC·B^T as is and, behind a small transpose of
+// the filter, for the forward.
 //
 // Edges: rows and columns past M and N are clamped for loads and skipped for stores; K need not be
 // a multiple of 4 in matmul_sg8 (a scalar tail loop finishes it).
@@ -105,11 +106,50 @@ fn matmul_sg8(
   store_tile(o, lane, t);
 }
 
-// The same operands as vec4 arrays (another entry point may bind a buffer with another type).
+// The same operands and C as vec4 arrays (another entry point may bind a buffer with another type).
 @group(0) @binding(1) var<storage, read> a_v4: array<vec4f>;
 @group(0) @binding(2) var<storage, read> b_v4: array<vec4f>;
+@group(0) @binding(4) var<storage, read_write> c_v4: array<vec4f>;
 
-// Shapes: A [M,K], B stored [N,K] (TRANS_B), K % 4 == 0, bias [N] -> C [M,N]; 16x8 per workgroup.
+// act(acc + bias (+ C)) for four columns, written as one vec4.
+fn put4(at: u32, acc: vec4f, b: vec4f) {
+  var v = acc + b;
+  if (ACCUM) { v += c_v4[at]; }
+  if (ACT == 1u) { v = max(v, vec4f(0.0)); }
+  if (ACT == 2u) { v = clamp(v, vec4f(0.0), vec4f(6.0)); }
+  c_v4[at] = v;
+}
+
+// The tile's epilogue with N % 4 == 0: each lane loads the bias of one column and the subgroup
+// broadcasts it (1 load per lane instead of 16), and C is written as vec4s (lavapipe pays per lane
+// for each store as for each load: 4 vec4 stores instead of 16 scalar ones). Measured on the
+// backbone's first pointwise layer (K = 32), where the epilogue is a third of the work: see
+// docs/KERNELS.md.
+fn store_tile_v4(o: Origin, lane: u32, t: Tile) {
+  var bl = vec4f(0.0);
+  var bh = vec4f(0.0);
+  if (HAS_BIAS) {
+    let bv = bias[min(o.j0 + lane, p.n - 1u)];
+    bl = lanes_lo(bv);
+    bh = lanes_hi(bv);
+  }
+  let n4 = p.n / 4u;
+  let q = o.j0 / 4u;
+  let hi = o.j0 + 4u < p.n;  // N % 8 == 4 leaves the last tile half wide
+  let r0 = o.i0 + lane;
+  let r1 = r0 + 8u;
+  if (r0 < p.m) {
+    put4(r0 * n4 + q, t.r0l, bl);
+    if (hi) { put4(r0 * n4 + q + 1u, t.r0h, bh); }
+  }
+  if (r1 < p.m) {
+    put4(r1 * n4 + q, t.r1l, bl);
+    if (hi) { put4(r1 * n4 + q + 1u, t.r1h, bh); }
+  }
+}
+
+// Shapes: A [M,K], B stored [N,K] (TRANS_B), K % 4 == 0, N % 4 == 0, bias [N] -> C [M,N]; 16x8 per
+// workgroup.
 @compute @workgroup_size(8)
 fn matmul_sg8_v4(
   @builtin(workgroup_id) wid: vec3u,
@@ -126,5 +166,5 @@ fn matmul_sg8_v4(
   for (var k = 0u; k < k4; k++) {
     t = step4(t, a_v4[a0_base + k], a_v4[a1_base + k], b_v4[b_base + k]);
   }
-  store_tile(o, lane, t);
+  store_tile_v4(o, lane, t);
 }

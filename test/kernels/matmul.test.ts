@@ -76,9 +76,20 @@ for (const variant of MATMUL_VARIANTS) {
       await check(mm, bufs, { m, k: 32, n: 64 }, 8, rows);
     });
 
-    // B stored [N,K] with K % 4 == 0: sg8 reads both operands as vec4s (matmul_sg8_v4).
-    it('m45 k36 n19 Bt bias relu6 (vec4 operands in sg8)', () => check(mm, bufs, { m: 45, k: 36, n: 19, transB: true, bias: true, act: 'relu6' }, 31));
-    it('m17 k8 n9 Bt accumulate', () => check(mm, bufs, { m: 17, k: 8, n: 9, transB: true, accumulate: true }, 32));
+    // B stored [N,K] with K % 4 == 0 and N % 4 == 0: sg8 reads both operands and writes C as vec4s
+    // (matmul_sg8_v4); N = 12 and 20 leave a half-wide last tile, M = 45 and 17 a partial one.
+    const v4Cases: Case[] = [
+      { m: 45, k: 36, n: 20, transB: true, bias: true, act: 'relu6' },
+      { m: 17, k: 8, n: 12, transB: true, accumulate: true },
+      { m: 33, k: 4, n: 8, transB: true, bias: true, act: 'relu', accumulate: true },
+    ];
+    v4Cases.forEach((s, i) => it(`${name(s)} (vec4 operands in sg8)`, async () => {
+      await check(mm, bufs, s, 31 + i);
+      if (variant === 'sg8') expect(mm.matmul(s, { a: bufs.poisoned(s.m * s.k), b: bufs.poisoned(s.k * s.n), c: bufs.poisoned(s.m * s.n), bias: bufs.poisoned(s.n) }).label).to.equal('matmul/matmul_sg8_v4');
+    }));
+    // K % 4 == 0 but N % 4 != 0: the scalar-store entry point.
+    it('m45 k36 n19 Bt bias relu6', () => check(mm, bufs, { m: 45, k: 36, n: 19, transB: true, bias: true, act: 'relu6' }, 34));
+    it('m17 k8 n9 Bt accumulate', () => check(mm, bufs, { m: 17, k: 8, n: 9, transB: true, accumulate: true }, 35));
 
     it('transpose [rows, cols] -> [cols, rows], and prefersTransposedB says when sg8 wants it', async () => {
       const [rows, cols] = [37, 300];
