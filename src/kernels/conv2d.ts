@@ -86,6 +86,11 @@ const IO: Record<Entry, [number, number]> = {
   conv2d_fwd: [3, 1], conv2d_dx: [2, 1], conv2d_dw: [2, 1], conv2d_db: [1, 1], conv2d_sum_partials: [1, 1],
 };
 
+/** RGB input and a 3x3 filter with up to 32 outputs (MobileNet's conv1): conv-rgb3x3.wgsl. */
+function usesRgb3x3({ cin, kh, kw, cout }: Conv2dShape): boolean {
+  return cin === 3 && kh === 3 && kw === 3 && cout % 4 === 0 && cout <= 32;
+}
+
 /** Compiles the conv2d pipelines for `device` (cached per device) and returns the binders. */
 export async function createConv2d(device: GPUDevice): Promise<Conv2d> {
   const maxDim = device.limits.maxComputeWorkgroupsPerDimension;
@@ -151,7 +156,7 @@ export async function createConv2d(device: GPUDevice): Promise<Conv2d> {
       checkBuffer(kernel, 'y', y, n * g.oh * g.ow * cout, [n, g.oh, g.ow, cout]);
       const act = ACTIVATION_CODE[shape.activation ?? 'none'];
       if (act === undefined) throw new RangeError(`${kernel}: unknown activation ${shape.activation}`);
-      if (cin === 3 && kh === 3 && kw === 3 && cout % 4 === 0 && cout <= 32) {
+      if (usesRgb3x3(shape)) {
         // RGB input, 3x3 (MobileNet's conv1): src/wgsl/conv-rgb3x3.wgsl, one pixel per invocation.
         const label = `${FAMILY}/conv_rgb3x3`;
         const pipe = getPipelineSync(device, {
@@ -173,6 +178,16 @@ export async function createConv2d(device: GPUDevice): Promise<Conv2d> {
       checkBuffer(kernel, 'dy', dy, n * g.oh * g.ow * cout, [n, g.oh, g.ow, cout]);
       checkBuffer(kernel, 'w', w, kh * kw * cin * cout, [kh, kw, cin, cout]);
       checkBuffer(kernel, 'dx', dx, n * h * wd * cin, [n, h, wd, cin]);
+      if (usesRgb3x3(shape) && g.sh === g.sw) {
+        // RGB input, 3x3 (MobileNet's conv1): src/wgsl/conv-rgb3x3.wgsl, one input pixel per invocation.
+        const label = `${FAMILY}/conv_rgb3x3_dx`;
+        const pipe = getPipelineSync(device, {
+          family: `${FAMILY}-rgb3x3`, entry: 'conv_rgb3x3_dx', code: convRgb3x3Wgsl, inputs: 2, outputs: 1,
+          constants: { WG, COUT4: cout / 4, STRIDE: g.sh },
+        });
+        const items = n * h * g.sh * Math.ceil(wd / g.sh);
+        return { ...bound('conv2d_dx', pipe, packConv2dParams(shape, g, items), items, [dy, w, dx]), label };
+      }
       const items = n * h * wd * Math.ceil(cin / 4);
       return bound('conv2d_dx', dxP, packConv2dParams(shape, g, items), items, [dy, w, dx]);
     },

@@ -95,3 +95,74 @@ fn conv_rgb3x3(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
   if (COUT4 > 6u) { y4[o + 6u] = act(acc.g6 + bias_at(6u)); }
   if (COUT4 > 7u) { y4[o + 7u] = act(acc.g7 + bias_at(7u)); }
 }
+
+// ---- Input gradient ----------------------------------------------------------------------------
+// dx[n, y, x, ci] = sum over taps (ky, kx) and co of dy[n, oy, ox, co] * w[ky, kx, ci, co], where
+// (oy, ox) = ((y + pt - ky) / S, (x + pl - kx) / S) when both divide exactly and lie inside dy.
+//
+// Why a kernel of its own: the generic conv2d_dx loads one dy value and four filter values per
+// multiply-add group (cin = 3 leaves a quarter of its vec4 unused). Here one invocation is one input
+// pixel: per tap it loads COUT4 dy vec4s (its only per-lane loads) and the filter index is a
+// constant after inlining, so lavapipe reads each filter vec4 once per subgroup. Item order puts
+// x = r + S * j with j fastest, so the lanes of a subgroup share x mod S and y, hence the same taps.
+
+override STRIDE: u32 = 2u;  // sh == sw
+
+@group(0) @binding(1) var<storage, read> dy4: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> dx3: array<f32>;
+
+// Sum over the output channels of dy at `db` (a pixel's first vec4) times filter tap t, per input
+// channel.
+fn dx_sum(db: u32, t: u32) -> vec3f {
+  var s = vec3f(0.0);
+  let w0 = t * 3u * COUT4;
+  if (COUT4 > 0u) { let d = dy4[db + 0u]; s += vec3f(dot(d, w4[w0 + 0u]), dot(d, w4[w0 + COUT4 + 0u]), dot(d, w4[w0 + 2u * COUT4 + 0u])); }
+  if (COUT4 > 1u) { let d = dy4[db + 1u]; s += vec3f(dot(d, w4[w0 + 1u]), dot(d, w4[w0 + COUT4 + 1u]), dot(d, w4[w0 + 2u * COUT4 + 1u])); }
+  if (COUT4 > 2u) { let d = dy4[db + 2u]; s += vec3f(dot(d, w4[w0 + 2u]), dot(d, w4[w0 + COUT4 + 2u]), dot(d, w4[w0 + 2u * COUT4 + 2u])); }
+  if (COUT4 > 3u) { let d = dy4[db + 3u]; s += vec3f(dot(d, w4[w0 + 3u]), dot(d, w4[w0 + COUT4 + 3u]), dot(d, w4[w0 + 2u * COUT4 + 3u])); }
+  if (COUT4 > 4u) { let d = dy4[db + 4u]; s += vec3f(dot(d, w4[w0 + 4u]), dot(d, w4[w0 + COUT4 + 4u]), dot(d, w4[w0 + 2u * COUT4 + 4u])); }
+  if (COUT4 > 5u) { let d = dy4[db + 5u]; s += vec3f(dot(d, w4[w0 + 5u]), dot(d, w4[w0 + COUT4 + 5u]), dot(d, w4[w0 + 2u * COUT4 + 5u])); }
+  if (COUT4 > 6u) { let d = dy4[db + 6u]; s += vec3f(dot(d, w4[w0 + 6u]), dot(d, w4[w0 + COUT4 + 6u]), dot(d, w4[w0 + 2u * COUT4 + 6u])); }
+  if (COUT4 > 7u) { let d = dy4[db + 7u]; s += vec3f(dot(d, w4[w0 + 7u]), dot(d, w4[w0 + COUT4 + 7u]), dot(d, w4[w0 + 2u * COUT4 + 7u])); }
+  return s;
+}
+
+// Tap (ky, kx)'s contribution to input pixel (y, x) of image n; zero when no output pixel reaches it.
+fn dx_tap(n: u32, y: u32, x: u32, ky: u32, kx: u32) -> vec3f {
+  let ty = i32(y + p.pt) - i32(ky);
+  let tx = i32(x + p.pl) - i32(kx);
+  if (ty < 0 || tx < 0) { return vec3f(0.0); }
+  let oy = u32(ty) / STRIDE;
+  let ox = u32(tx) / STRIDE;
+  if (oy * STRIDE != u32(ty) || ox * STRIDE != u32(tx) || oy >= p.oh || ox >= p.ow) { return vec3f(0.0); }
+  return dx_sum(((n * p.oh + oy) * p.ow + ox) * COUT4, ky * 3u + kx);
+}
+
+// Shapes: dy [n, oh, ow, cout] (pre-activation), w [3, 3, 3, cout] -> dx [n, h, w, 3].
+// items = n * h * STRIDE * ceil(w / STRIDE); item (n, y, r, j) is input pixel (y, r + STRIDE * j).
+@compute @workgroup_size(WG)
+fn conv_rgb3x3_dx(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let flat = gid.x + (gid.y + gid.z * nwg.y) * nwg.x * WG;
+  let i = min(flat, p.items - 1u);
+  let per = (p.w + STRIDE - 1u) / STRIDE;
+  let j = i % per;
+  let rest = i / per;
+  let x = rest % STRIDE + STRIDE * j;
+  let row = rest / STRIDE;
+  let y = row % p.h;
+  let n = row / p.h;
+  var s = dx_tap(n, y, x, 0u, 0u);
+  s += dx_tap(n, y, x, 0u, 1u);
+  s += dx_tap(n, y, x, 0u, 2u);
+  s += dx_tap(n, y, x, 1u, 0u);
+  s += dx_tap(n, y, x, 1u, 1u);
+  s += dx_tap(n, y, x, 1u, 2u);
+  s += dx_tap(n, y, x, 2u, 0u);
+  s += dx_tap(n, y, x, 2u, 1u);
+  s += dx_tap(n, y, x, 2u, 2u);
+  if (flat >= p.items || x >= p.w) { return; }
+  let o = (row * p.w + x) * 3u;
+  dx3[o] = s.x;
+  dx3[o + 1u] = s.y;
+  dx3[o + 2u] = s.z;
+}

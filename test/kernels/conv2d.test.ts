@@ -28,6 +28,8 @@ const CASES: Case[] = [
   // odd sizes with bias + ReLU at 32 channels.
   { n: 2, h: 9, w: 11, cin: 3, cout: 12, kh: 3, kw: 3, stride: 1, padding: 'valid', bias: true, activation: 'relu', tf: true },
   { n: 3, h: 13, w: 10, cin: 3, cout: 32, kh: 3, kw: 3, stride: 2, padding: 'same', bias: true, activation: 'relu', tf: true },
+  // Stride 3 (three x classes per row in conv_rgb3x3_dx) with 4 output channels.
+  { n: 1, h: 10, w: 11, cin: 3, cout: 4, kh: 3, kw: 3, stride: 3, padding: 'same', tf: true },
 ];
 
 function name(c: Case): string {
@@ -108,6 +110,20 @@ describe('conv2d', () => {
       expectClose(ref.conv2d({ ...c, activation: 'none' }, d.x, d.w, d.b), yt, 1e-5, 'reference y vs TF.js');
       tf.dispose([X, W, B, DY, gx, gw, gb]);
     }));
+  });
+
+  it('RGB 3x3 shapes run the conv_rgb3x3 kernels (forward and dx), others the generic ones', () => {
+    const rgb: Conv2dShape = { n: 1, h: 8, w: 8, cin: 3, cout: 8, kh: 3, kw: 3, stride: 2, padding: 'same' };
+    const other: Conv2dShape = { ...rgb, cin: 4 };
+    const b = (c: Conv2dShape) => {
+      const [oh, ow] = ref.outputSize(c);
+      return { x: bufs.poisoned(c.n * c.h * c.w * c.cin), w: bufs.poisoned(9 * c.cin * c.cout), y: bufs.poisoned(c.n * oh * ow * c.cout), dy: bufs.poisoned(c.n * oh * ow * c.cout) };
+    };
+    const [r, o] = [b(rgb), b(other)];
+    expect(k.forward(rgb, r).label).to.equal('conv2d/conv_rgb3x3');
+    expect(k.dx(rgb, { dy: r.dy, w: r.w, dx: r.x }).label).to.equal('conv2d/conv_rgb3x3_dx');
+    expect(k.forward(other, o).label).to.equal('conv2d/conv2d_fwd');
+    expect(k.dx(other, { dy: o.dy, w: o.w, dx: o.x }).label).to.equal('conv2d/conv2d_dx');
   });
 
   it('finite differences: the float64 reference gradients of L = sum(dy * conv(x, w) + b)', () => {
