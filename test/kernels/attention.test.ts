@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { createAttention, batchShape, tokenShape, type AttentionShape } from '../../src/kernels/attention.js';
+import { createAttention, batchShape, tokenShape, type AttentionShape, type AttentionVariant } from '../../src/kernels/attention.js';
+import { hasSubgroupSize } from '../../src/kernels/subgroups.js';
 import { testGpu, run, Buffers } from '../helpers/gpu.js';
 import { randn } from '../helpers/random.js';
 import { expectClose } from '../helpers/assert.js';
@@ -23,7 +24,15 @@ const SELF: { s: AttentionShape; what: string; std: number; scale: number; dscal
   { s: tokenShape(8, 4, 32), what: 'token form [8,4,32] std 1', std: 1, scale: 1, dscaleTol: 5e-4 },
   { s: tokenShape(1, 4, 32), what: 'token form [1,4,32] (batch 1)', std: 0.5, scale: -0.6 },
   { s: tokenShape(3, 5, 7), what: 'token form [3,5,7] (odd)', std: 0.8, scale: 1.1 },
+  // At 16 tokens and more the sg8 backward runs too: rows past a 16-row block, d not a multiple
+  // of 4 or of 8 (a half-wide column tile), and the large token shape of the benchmark.
+  { s: tokenShape(2, 19, 7), what: 'token form [2,19,7] (odd, sg8 backward)', std: 0.6, scale: 0.9 },
+  { s: tokenShape(1, 17, 12), what: 'token form [1,17,12] (d % 8 = 4)', std: 0.5, scale: -1.2 },
+  { s: tokenShape(8, 196, 64), what: 'token form [8,196,64] (bench shape)', std: 0.15, scale: 0.7 },
 ];
+
+// Both variants run every case: sg8 where the device has 8-lane subgroups (skipped elsewhere).
+const VARIANTS: AttentionVariant[] = ['naive', 'sg8'];
 
 describe('attention', () => {
   let device: GPUDevice;
@@ -34,8 +43,13 @@ describe('attention', () => {
   });
   afterEach(() => bufs.destroy());
 
-  async function runSelf(s: AttentionShape, x: Float32Array, scale: number, dout: Float32Array) {
-    const k = await createAttention(device);
+  async function attention(ctx: Mocha.Context, variant?: AttentionVariant) {
+    if (variant === 'sg8' && !(await hasSubgroupSize(device, 8))) ctx.skip();
+    return createAttention(device, { variant });
+  }
+
+  async function runSelf(s: AttentionShape, x: Float32Array, scale: number, dout: Float32Array, variant?: AttentionVariant) {
+    const k = await createAttention(device, { variant });
     const nq = s.batch * s.tq * s.d;
     const [xb, sb, db] = [bufs.from(x), bufs.from(Float32Array.of(scale)), bufs.from(dout)];
     const probs = bufs.poisoned(s.batch * s.tq * s.tv);
@@ -52,13 +66,14 @@ describe('attention', () => {
     };
   }
 
-  describe('attention_probs / attention_fwd / attention_dx / attention_dscale (self, Q = K = V)', () => {
+  for (const variant of VARIANTS) describe(`${variant}: probs / fwd / dz / dx / dscale (self, Q = K = V)`, () => {
     for (const c of SELF) {
-      it(`${c.what}: ${name(c.s)} scale ${c.scale}`, async () => {
+      it(`${c.what}: ${name(c.s)} scale ${c.scale}`, async function () {
+        await attention(this, variant);
         const n = c.s.batch * c.s.tq * c.s.d;
         const x = randn(n, n, c.std);
         const dout = randn(n + 1, n);
-        const got = await runSelf(c.s, x, c.scale, dout);
+        const got = await runSelf(c.s, x, c.scale, dout, variant);
         const f = ref.forward(c.s, x, x, x, c.scale);
         const g = ref.backwardSelf(c.s, x, c.scale, dout);
         expectClose(got.probs, f.probs, 1e-4, 'probs');
@@ -69,10 +84,14 @@ describe('attention', () => {
     }
   });
 
-  describe('attention_dq / attention_dk / attention_dv (separate Q, K, V, tq != tv)', () => {
-    for (const s of [{ batch: 2, tq: 3, tv: 5, d: 7 }, { batch: 1, tq: 4, tv: 1, d: 32 }, tokenShape(8, 4, 32)]) {
-      it(name(s), async () => {
-        const k = await createAttention(device);
+  // tq >= 16 runs the sg8 backward (dZ^T products with tv rows); tv < 8 leaves most of a
+  // column tile of scores masked.
+  const SEPARATE: AttentionShape[] = [{ batch: 2, tq: 3, tv: 5, d: 7 }, { batch: 1, tq: 4, tv: 1, d: 32 }, tokenShape(8, 4, 32),
+    { batch: 2, tq: 18, tv: 21, d: 6 }, { batch: 1, tq: 33, tv: 3, d: 8 }, { batch: 3, tq: 16, tv: 40, d: 5 }];
+  for (const variant of VARIANTS) describe(`${variant}: dq / dk / dv (separate Q, K, V, tq != tv)`, () => {
+    for (const s of SEPARATE) {
+      it(name(s), async function () {
+        const k = await attention(this, variant);
         const [nq, nkv] = [s.batch * s.tq * s.d, s.batch * s.tv * s.d];
         const [q, kk, v, dout] = [randn(1, nq, 0.5), randn(2, nkv, 0.5), randn(3, nkv), randn(4, nq)];
         const scale = 0.9;
@@ -140,7 +159,7 @@ describe('attention', () => {
   });
 
   it('skips gradients nobody asked for and checks shapes', async () => {
-    const k = await createAttention(device);
+    const k = await createAttention(device, { variant: 'naive' });
     const s = tokenShape(2, 4, 8);
     const b = bufs.from(new Float32Array(64));
     const p = bufs.from(new Float32Array(32));
@@ -150,5 +169,21 @@ describe('attention', () => {
     expect(() => k.forward(tokenShape(3, 4, 8), { q: b, k: b, v: b, scale: b, probs: p, out: b })).to.throw(/q must hold/);
     expect(() => k.backwardSelf({ batch: 1, tq: 2, tv: 3, d: 4 }, { x: b, scale: b, probs: p, dout: b })).to.throw(/tq = tv/);
     expect(() => k.forward({ batch: 0, tq: 2, tv: 2, d: 4 }, { q: b, k: b, v: b, scale: b, probs: p, out: b })).to.throw(/positive/);
+  });
+
+  it('sg8 picks its kernels by shape: vec4 scores for d % 4 = 0, naive backward below 16 tokens', async function () {
+    const k = await attention(this, 'sg8');
+    const b = bufs.from(new Float32Array(2 * 16 * 8));
+    const p = bufs.from(new Float32Array(2 * 16 * 16));
+    const fwd = (s: AttentionShape) => k.forward(s, { q: b, k: b, v: b, scale: b, probs: p, out: b }).map((d) => d.label);
+    expect(fwd(tokenShape(2, 16, 8))).to.deep.equal(['attention/attention_probs_sg8_v4', 'attention/attention_av_sg8(out)']);
+    expect(fwd(tokenShape(2, 16, 7))).to.deep.equal(['attention/attention_probs_sg8', 'attention/attention_av_sg8(out)']);
+    const labels = (s: AttentionShape) => {
+      const bwd = k.backward(s, { q: b, k: b, v: b, scale: b, probs: p, dout: b, dk: b });
+      bwd.scratch.forEach((x) => x.destroy());
+      return bwd.dispatches.map((d) => d.label);
+    };
+    expect(labels(tokenShape(2, 16, 8))).to.deep.equal(['attention/attention_dz_sg8', 'attention/attention_av_sg8(dk)']);
+    expect(labels(tokenShape(2, 15, 8))).to.deep.equal(['attention/attention_dz', 'attention/attention_dk']);
   });
 });
