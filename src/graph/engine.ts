@@ -16,28 +16,76 @@ import { Storage, Tensor, shapeText, sizeOf, type DType, type Shape } from './te
 import { createKernels, type Kernels, type KernelOptions } from './kernels.js';
 import { reachableNodes } from './tape.js';
 
+/**
+ * Work a plan hoisted out of its replays (Engine.hoist): its dispatches run before the plan's own
+ * only when the data it reads changed since they last ran. Its outputs stay allocated, held by
+ * `outputs`, for the plan's life.
+ */
+interface Hoisted {
+  readonly inputs: readonly Storage[];
+  /** Input versions at the last run; -1 before the first. */
+  readonly seen: number[];
+  readonly dispatches: readonly BoundDispatch[];
+  readonly outputs: readonly Storage[];
+  /**
+   * Its own buffers, apart from the plan's: the plan reuses a buffer once the tensor in it is
+   * dead at that point of the recorded order, but hoisted work runs first on replay, so sharing
+   * would let the plan overwrite a hoisted output before its consumers read it.
+   */
+  readonly reservation: Reservation;
+}
+
 export class Plan {
   private disposed = false;
+  /** Dispatches the last run() submitted (hoisted work included): for tests and profiles. */
+  lastRunDispatches = 0;
   constructor(
     private readonly engine: Engine,
     readonly label: string,
     readonly dispatches: readonly BoundDispatch[],
     private readonly reservation: Reservation,
     private readonly scratch: readonly GPUBuffer[],
+    private readonly hoisted: readonly Hoisted[] = [],
+    private readonly writes: readonly Storage[] = [],
   ) {}
 
-  /** Encodes every recorded dispatch into one compute pass and submits it. */
+  /**
+   * Encodes the recorded dispatches into one compute pass and submits it, preceded by any hoisted
+   * work whose inputs changed; then bumps the versions of what the plan updates in place.
+   */
   run(): void {
-    if (this.disposed) throw new Error(`plan ${this.label} was run after dispose()`);
     this.engine.flush();
-    this.engine.submit(this.label, this.dispatches);
+    this.engine.submit(this.label, this.nextRun());
+  }
+
+  /**
+   * The dispatches of one run, for a caller that encodes them together with its own (the
+   * predictor puts its input stage first): hoisted work whose inputs changed, then the recorded
+   * dispatches. Counts as a run: versions move as in run(), so submit what it returns.
+   */
+  nextRun(): BoundDispatch[] {
+    if (this.disposed) throw new Error(`plan ${this.label} was run after dispose()`);
+    const work: BoundDispatch[] = [];
+    for (const h of this.hoisted) {
+      if (h.inputs.every((s, i) => s.version === h.seen[i])) continue;
+      h.inputs.forEach((s, i) => (h.seen[i] = s.version));
+      work.push(...h.dispatches);
+      // Later hoisted work may read these outputs (a folded filter, then its transpose).
+      for (const s of h.outputs) s.version++;
+    }
+    work.push(...this.dispatches);
+    this.lastRunDispatches = work.length;
+    for (const s of this.writes) s.version++;
+    return work;
   }
 
   /** Gives the plan's buffers back to the pool. Tensors the plan returned must be disposed too. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    for (const h of this.hoisted) for (const s of h.outputs) s.release();
     this.engine.pool.unreserve(this.reservation);
+    for (const h of this.hoisted) this.engine.pool.unreserve(h.reservation);
     for (const b of this.scratch) b.destroy();
   }
 }
@@ -53,6 +101,12 @@ export class Engine {
   private queued: BoundDispatch[] = [];
   private recording: BoundDispatch[] | undefined;
   private recordingScratch: GPUBuffer[] | undefined;
+  private recordingHoisted: Hoisted[] | undefined;
+  private recordingReservation: Reservation | undefined;
+  /** Storages the recording plan's own (non-hoisted) work allocated: rewritten on every replay. */
+  private recordingFresh: WeakSet<Storage> | undefined;
+  private hoisting = false;
+  private recordingWrites: Set<Storage> | undefined;
   /** Kernel scratch of queued eager work: destroyed once that work is submitted. */
   private queuedScratch: GPUBuffer[] = [];
   private scopes: Set<Tensor>[] = [];
@@ -76,6 +130,7 @@ export class Engine {
     }
     const buffer = this.pool.acquire(sizeOf(shape) * 4, label);
     const t = new Tensor(this, shape, dtype, new Storage(this, buffer), false, label);
+    if (!this.hoisting) this.recordingFresh?.add(t.storage);
     this.track(t);
     return t;
   }
@@ -112,6 +167,50 @@ export class Engine {
     if (data.length !== t.size) throw new RangeError(`write ${t.label}: ${data.length} values for ${t.size}`);
     this.flush();
     this.device.queue.writeBuffer(t.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    t.storage.version++;
+  }
+
+  /**
+   * Declares that the work just enqueued overwrites `tensors` in place (Adam on parameters, BN's
+   * moving statistics): eagerly their versions move now, in a plan on every run.
+   */
+  updatesInPlace(...tensors: Tensor[]): void {
+    for (const t of tensors) {
+      if (this.recordingWrites) this.recordingWrites.add(t.storage);
+      else t.storage.version++;
+    }
+  }
+
+  /**
+   * Runs fn, whose result depends only on `inputs`, so that a plan being recorded does its work
+   * once and again only when an input's data changes (engine.write, or an update declared with
+   * updatesInPlace): constant folding over frozen weights, e.g. BN folded into a convolution's
+   * filter, or a filter transposed for the matmul. Outside a recording, or when fn would have to
+   * be differentiated (grad enabled and an input requires grad), it just runs fn. fn's result
+   * tensors keep their buffers for the plan's life.
+   */
+  hoist<T>(inputs: readonly Tensor[], fn: () => T): T {
+    const main = this.recording;
+    if (!main || !this.recordingHoisted || this.hoisting) return fn();
+    // Only data that changes through versioned writes can be hoisted over: not tensors the plan's
+    // own work rewrites every replay, nor values fn would have to differentiate.
+    if (inputs.some((t) => this.recordingFresh?.has(t.storage) || (this.gradEnabled && t.requiresGrad))) return fn();
+    const dispatches: BoundDispatch[] = [];
+    const reservation = new Reservation();
+    this.recording = dispatches;
+    this.hoisting = true;
+    this.pool.reserve(reservation);
+    let result: T;
+    try {
+      result = fn();
+    } finally {
+      this.recording = main;
+      this.hoisting = false;
+      this.pool.reserve(this.recordingReservation);
+    }
+    const outputs = collectTensors(result).map((t) => t.storage.retain());
+    this.recordingHoisted.push({ inputs: inputs.map((t) => t.storage), seen: inputs.map(() => -1), dispatches, outputs, reservation });
+    return result;
   }
 
   async read(t: Tensor): Promise<Float32Array | Int32Array | Uint32Array> {
@@ -243,8 +342,14 @@ export class Engine {
     const reservation = new Reservation();
     const dispatches: BoundDispatch[] = [];
     const scratch: GPUBuffer[] = [];
+    const hoisted: Hoisted[] = [];
+    const writes = new Set<Storage>();
     this.recording = dispatches;
     this.recordingScratch = scratch;
+    this.recordingHoisted = hoisted;
+    this.recordingWrites = writes;
+    this.recordingReservation = reservation;
+    this.recordingFresh = new WeakSet();
     this.pool.reserve(reservation);
     let result: T;
     try {
@@ -252,9 +357,13 @@ export class Engine {
     } finally {
       this.recording = undefined;
       this.recordingScratch = undefined;
+      this.recordingHoisted = undefined;
+      this.recordingWrites = undefined;
+      this.recordingReservation = undefined;
+      this.recordingFresh = undefined;
       this.pool.reserve(undefined);
     }
-    return { plan: new Plan(this, label, dispatches, reservation, scratch), result };
+    return { plan: new Plan(this, label, dispatches, reservation, scratch, hoisted, [...writes]), result };
   }
 
   get isRecording(): boolean {

@@ -60,6 +60,8 @@ export class Reservation {
 export class BufferPool {
   private readonly free = new FreeList();
   private readonly sizes = new WeakMap<GPUBuffer, number>();
+  /** The reservation a buffer was taken under: its free list gets it back, whoever is recording then. */
+  private readonly owners = new WeakMap<GPUBuffer, Reservation>();
   private live = 0;
   private peak = 0;
   private created = 0;
@@ -75,7 +77,10 @@ export class BufferPool {
       this.sizes.set(b, size);
       this.created++;
     }
-    this.reservation?.owned.add(b);
+    if (this.reservation) {
+      this.reservation.owned.add(b);
+      this.owners.set(b, this.reservation);
+    }
     this.live += size;
     this.peak = Math.max(this.peak, this.live);
     return b;
@@ -85,7 +90,8 @@ export class BufferPool {
     const size = this.sizes.get(b);
     if (size === undefined) throw new Error(`buffer ${b.label} does not belong to this pool`);
     this.live -= size;
-    if (this.reservation?.owned.has(b)) this.reservation.free.put(size, b);
+    const owner = this.owners.get(b);
+    if (owner?.owned.has(b)) owner.free.put(size, b);
     else this.free.put(size, b);
   }
 

@@ -26,6 +26,12 @@ export function shapeText(shape: Shape): string {
 /** A pooled buffer shared by tensors that view the same data (detach, reshape). */
 export class Storage {
   private refs = 1;
+  /**
+   * Bumped whenever the data is overwritten outside the op that made it: engine.write, and GPU
+   * updates in place that ops declare (Adam on parameters, BN's moving statistics). Work hoisted
+   * out of a plan (Engine.hoist) reruns when a version it was computed from has moved.
+   */
+  version = 0;
   constructor(readonly engine: Engine, private buf: GPUBuffer | undefined) {}
   get buffer(): GPUBuffer | undefined {
     return this.buf;

@@ -8,7 +8,8 @@
 // dW = dW' * s, and gamma / beta get theirs if they are trainable. The big tensors then skip a
 // BN pass and a padding pass each, forward and backward (on lavapipe those passes were a third
 // of a frozen-backbone training step). The layers keep their Keras names and weights; only the
-// way a chain of them is called changes.
+// way a chain of them is called changes. When nothing in the fold needs a gradient (a frozen
+// backbone, or inference), a recorded plan hoists the fold out of its replays.
 import type { Tensor } from '../graph/tensor.js';
 import { batchnorm } from '../graph/ops/batchnorm.js';
 import { reshape } from '../graph/ops/elementwise.js';
@@ -45,7 +46,10 @@ export function matchConvBn(layers: readonly Layer[], i: number, ctx: CallContex
   return {
     count: j + 2 - i,
     call: (x) => {
-      const { kernel, bias } = foldInto(conv.kernel, conv.bias, bn);
+      // Constant while these weights stay frozen: a recorded plan computes it once, and again only
+      // after a weight is written (Engine.hoist).
+      const inputs = [conv.kernel, ...(conv.bias ? [conv.bias] : []), bn.gamma, bn.beta, bn.movingMean, bn.movingVariance];
+      const { kernel, bias } = x.engine.hoist(inputs, () => foldInto(conv.kernel, conv.bias, bn));
       return conv.apply(x, kernel, bias, { padding: pad, activation: bn.config.activation ?? 'none' });
     },
   };

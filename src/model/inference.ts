@@ -385,7 +385,7 @@ class PattLitePredictor implements Predictor {
       this.cpuBatches++;
     }
     const label = `predict/b${n}`;
-    const work = input ? [input, ...e.plan.dispatches] : e.plan.dispatches;
+    const work = input ? [input, ...e.plan.nextRun()] : e.plan.nextRun();
     if (!e.ran) {
       await withErrorScope(eng.device, label, async () => eng.submit(label, work));
       e.ran = true;

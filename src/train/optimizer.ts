@@ -89,6 +89,7 @@ export class Adam {
           param: p.tensor.buffer, grad: p.tensor.grad!.buffer, m: s.m.buffer, v: s.v.buffer,
           state: this.state.buffer, norm: this.config.clipnorm !== undefined ? this.norm.buffer : undefined,
         }, this.config));
+        e.updatesInPlace(p.tensor, s.m, s.v);
       }
     });
     return live.length;

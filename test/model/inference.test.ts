@@ -9,6 +9,9 @@ import { testGpu } from '../helpers/gpu.js';
 import { randn, rng, uniform } from '../helpers/random.js';
 import { expectClose } from '../helpers/assert.js';
 import { Sequential } from '../../src/layers/sequential.js';
+import { Adam } from '../../src/train/optimizer.js';
+import { TrainStep } from '../../src/train/step.js';
+import { Evaluator } from '../../src/train/evaluate.js';
 
 const INFER: CallContext = { training: false, seed: 0, step: 0 };
 
@@ -195,6 +198,48 @@ describe('inference: folded BN, one recorded plan per batch size', () => {
     await p.predict(images.slice(0, 2));
     expect(p.stats().compiledBatchSizes).to.deep.equal([2, 4]);
     p.dispose();
+    m.dispose();
+  });
+
+  // A recorded forward (the evaluator's plan) hoists the BN folds and filter transposes out of
+  // its replays (Engine.hoist); weights written afterwards, from the CPU or by a training step on
+  // the GPU, must still reach its logits.
+  it('a recorded forward follows weights changed after it was recorded (CPU writes and GPU training)', async () => {
+    const images = Array.from({ length: 2 }, (_, i) => image(40 + i, 64, 64));
+    const x0 = await preprocessed(e, images, 80);
+    const m = model(e, { classes: 3, inputSize: 80 }, x0, 2, 9);
+    const source = { kind: 'pixels', height: 64, width: 64, augment: false } as const;
+    const split = { count: 2, labels: Int32Array.of(0, 2), data: Uint8Array.from(images.flatMap((im) => Array.from(im.data))) };
+    const ev = new Evaluator(e, m, source);
+    // An evaluator recorded now, with the current weights, is the reference.
+    const fresh = async () => {
+      const other = new Evaluator(e, m, source);
+      const v = (await other.evaluate(split, 2)).probs;
+      other.dispose();
+      return v;
+    };
+    const before = (await ev.evaluate(split, 2)).probs;
+    // CPU writes: a BN's gamma and a pointwise filter of the backbone.
+    const entry = (suffix: string) => m.params.all().find((q) => q.name.endsWith(suffix))!;
+    for (const [suffix, seed] of [['conv_pw_3_bn/gamma', 1], ['conv_pw_5/kernel', 2]] as const) {
+      const t = entry(suffix).tensor;
+      e.write(t, Float32Array.from(await t.readF32(), (v, i) => v * (1 + 0.5 * Math.sin(i + seed))));
+    }
+    const written = (await ev.evaluate(split, 2)).probs;
+    expectClose(written, await fresh(), 1e-6, 'after CPU writes');
+    expect(Math.max(...written.map((v, i) => Math.abs(v - before[i])))).to.be.greaterThan(1e-4);
+    // One training step of the backbone alone updates its filters in place on the GPU (the head
+    // stays as it was, so only the backbone can move the probabilities).
+    m.setBackboneTrainable(true);
+    for (const q of m.params.all()) if (!q.name.startsWith('conv')) q.tensor.requiresGrad = false;
+    const step = new TrainStep(e, m, new Adam(e, { learningRate: 0.01 }), 2, { ...source, height: 80, width: 80 }, 3);
+    step.run({ data: new Float32Array(x0.length).map((_, i) => (i * 37) % 255), labels: Int32Array.of(0, 2), weights: new Float32Array(2).fill(1) }, 0);
+    await e.sync('train');
+    const trained = (await ev.evaluate(split, 2)).probs;
+    expectClose(trained, await fresh(), 1e-6, 'after a training step');
+    expect(Math.max(...trained.map((v, i) => Math.abs(v - written[i])))).to.be.greaterThan(1e-4);
+    step.dispose();
+    ev.dispose();
     m.dispose();
   });
 });

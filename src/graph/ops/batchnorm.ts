@@ -26,6 +26,7 @@ const trainOp = defineOp<BatchnormAttrs>({
       x: x.buffer, gamma: gamma.buffer, beta: beta.buffer, movingMean: a.movingMean.buffer,
       movingVariance: a.movingVariance.buffer, y: y.buffer, mean: mean.buffer, invstd: invstd.buffer,
     }, { eps: a.eps, momentum: a.momentum, act: a.act, movingVariance: a.movingVarianceKind }));
+    e.updatesInPlace(a.movingMean, a.movingVariance);
     return { y, extra: [mean, invstd] };
   },
   saves: ([x, gamma, beta]) => [x, gamma, beta],

@@ -22,10 +22,16 @@ const matmulOp = defineOp<MatmulAttrs>({
     const y = e.empty(a.outShape, 'f32', 'matmul');
     const mm = e.kernels.matmul;
     // Some variants (sg8) are faster reading the filter transposed (1.1-1.2x for a whole inference
-    // batch); the filter is small, so transpose it first, every call: a recorded step replays the
-    // transpose too, so weights that change between steps are always current.
-    const wt = mm.prefersTransposedB(a.m, a.k) ? e.empty([a.n, a.k], 'f32', 'matmul/w^T') : undefined;
-    if (wt) e.enqueue(mm.transpose({ rows: a.k, cols: a.n }, { x: w.buffer, y: wt.buffer }));
+    // batch); the filter is small, so transpose it first. A recorded plan hoists the transpose of a
+    // filter that only changes through versioned writes (frozen or folded weights, inference) and
+    // replays it for one it rewrites (trained weights): see Engine.hoist.
+    const wt = mm.prefersTransposedB(a.m, a.k)
+      ? e.hoist([w], () => {
+        const t = e.empty([a.n, a.k], 'f32', 'matmul/w^T');
+        e.enqueue(mm.transpose({ rows: a.k, cols: a.n }, { x: w.buffer, y: t.buffer }));
+        return t;
+      })
+      : undefined;
     e.enqueue(mm.matmul(
       { m: a.m, k: a.k, n: a.n, bias: a.hasBias, act: a.act, transB: !!wt },
       { a: x.buffer, b: (wt ?? w).buffer, bias: a.hasBias ? bias.buffer : undefined, c: y.buffer },
