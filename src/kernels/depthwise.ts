@@ -188,6 +188,17 @@ export async function createDepthwise(device: GPUDevice): Promise<Depthwise> {
         return rolling3x3({ n, ih: h, iw: wd, c, oh: g.oh, ow: g.ow, top: g.top, left: g.left, stride },
           { flip: false, bias: !!bias, act }, [x, w, bias ?? noBias, y]);
       }
+      if (c % 4 === 0 && g.sw >= kw) {
+        // Windows that do not overlap along x (the patch extraction, 4x4 / 4): the PX columns of an
+        // invocation share nothing but the filter, and one column per invocation measured 1.2-1.4x
+        // faster at 8x14x14x512 (more, smaller invocations balance better over lavapipe's threads).
+        const pipe = getPipelineSync(device, {
+          family: `${FAMILY}-vec4`, entry: 'depthwise_fwd', code: depthwiseVec4Wgsl, inputs: 3, outputs: 1,
+          constants: { ...DEPTHWISE_CONSTANTS, PX: 1, HAS_BIAS: !!bias, ACT: act },
+        });
+        const items = n * g.oh * g.ow * (c / 4);
+        return bound('depthwise_fwd', pipe, packDepthwiseParams(shape, g, items), items, [x, w, bias ?? noBias, y]);
+      }
       const items = n * g.oh * Math.ceil(g.ow / PX) * Math.ceil(c / 4);
       const pipe = variant(c).fwd.get(`${!!bias}/${act}`)!;
       return bound('depthwise_fwd', pipe, packDepthwiseParams(shape, g, items), items, [x, w, bias ?? noBias, y]);
