@@ -7,7 +7,7 @@
 // The variant is forced by option or picked per adapter by a short autotune
 // (./matmul-autotune.ts). A 1x1 convolution over NHWC is this with M = N*H*W, K = cin, N = cout.
 
-import { matmulCommonWgsl, matmulSgWgsl, matmulTiledWgsl, matmulWgsl } from '../wgsl/index.js';
+import { matmulCommonWgsl, matmulSgUboWgsl, matmulSgWgsl, matmulTiledWgsl, matmulWgsl } from '../wgsl/index.js';
 import { dispatch1d } from './dispatch.js';
 import { bindIo, createStorage, getPipelineSync, GpuError, paramsBuffer, type BoundDispatch } from './runtime.js';
 import { pickMatmulVariant, type AutotuneCache } from './matmul-autotune.js';
@@ -98,6 +98,17 @@ export function matmulGrid(variant: MatmulVariant, m: number, n: number, maxPerD
   return { tilesN, workgroups: dispatch1d(tiles, 1, maxPerDim) };
 }
 
+/** Tiles of matmul_sg8_v4wu: 16 x 16 outputs per workgroup. */
+function wideGrid(m: number, n: number, maxPerDim: number) {
+  const tilesN = Math.ceil(n / 16);
+  return { tilesN, workgroups: dispatch1d(tilesN * Math.ceil(m / MATMUL_TILES.sg8.rows), 1, maxPerDim) };
+}
+
+/** Whether `b` can be bound whole as a uniform buffer (its usage allows it, at most 64 KiB). */
+function fitsUniform(device: GPUDevice, b: GPUBuffer): boolean {
+  return (b.usage & GPUBufferUsage.UNIFORM) !== 0 && b.size <= Math.min(65536, device.limits.maxUniformBufferBindingSize);
+}
+
 function check(label: string, name: string, buffer: GPUBuffer | undefined, floats: number, shape: string): void {
   if (!buffer) throw new RangeError(`${label}: missing buffer ${name} (${shape})`);
   if (buffer.size < floats * 4) {
@@ -156,9 +167,11 @@ export async function createMatmul(device: GPUDevice, options: MatmulOptions = {
 
   const matmul = (s: MatmulShape, buf: MatmulBuffers): BoundDispatch => {
     // sg8 reads both operands as vec4s along k and writes C as vec4s when A is [M,K], B is [N,K]
-    // and K and N are multiples of 4.
+    // and K and N are multiples of 4; a B of at most 64 KiB whose buffer allows it is read through
+    // a uniform binding, 16 x 16 outputs per workgroup (matmul-sg-ubo.wgsl).
     const v4 = variant === 'sg8' && !s.transA && s.transB && s.k % 4 === 0 && s.n % 4 === 0;
-    const entry = v4 ? 'matmul_sg8_v4' : ENTRY[variant];
+    const ubo = v4 && s.n > 8 && fitsUniform(device, buf.b);
+    const entry = ubo ? 'matmul_sg8_v4wu' : v4 ? 'matmul_sg8_v4' : ENTRY[variant];
     const label = `${FAMILY}/${entry}`;
     checkDims(label, { m: s.m, k: s.k, n: s.n });
     const shape = `A ${s.transA ? `[K,M]=[${s.k},${s.m}]` : `[M,K]=[${s.m},${s.k}]`}, ` +
@@ -171,9 +184,15 @@ export async function createMatmul(device: GPUDevice, options: MatmulOptions = {
       TRANS_A: !!s.transA, TRANS_B: !!s.transB, HAS_BIAS: !!s.bias, ACT: ACT_CODE[s.act ?? 'none'], ACCUM: !!s.accumulate,
     };
     if (variant === 'reg') constants.WG = regWorkgroupSize(s.n);
-    const code = CODE[variant];
-    const pipeline = getPipelineSync(device, { family: FAMILY, entry, code, inputs: 3, outputs: 1, constants });
-    const { tilesN, workgroups } = matmulGrid(variant, s.m, s.n, maxPerDim);
+    // The uniform array's length is part of the code: one module (family) per B size.
+    const bLen = (s.n * s.k) / 4;
+    const pipeline = ubo
+      ? getPipelineSync(device, {
+        family: `${FAMILY}-ubo${bLen}`, entry, code: CODE.sg8 + matmulSgUboWgsl.split('B_U_LEN').join(String(bLen)),
+        inputs: 3, outputs: 1, constants, uniformInputs: [1],
+      })
+      : getPipelineSync(device, { family: FAMILY, entry, code: CODE[variant], inputs: 3, outputs: 1, constants });
+    const { tilesN, workgroups } = ubo ? wideGrid(s.m, s.n, maxPerDim) : matmulGrid(variant, s.m, s.n, maxPerDim);
     const params = paramsBuffer(device, label, [['m', 'u32', s.m], ['k', 'u32', s.k], ['n', 'u32', s.n], ['tiles_n', 'u32', tilesN]]);
     const bias = s.bias ? buf.bias! : dummy(device);
     return { label, pipeline, bindGroup: bindIo(device, label, pipeline, params, [buf.a, buf.b, bias, buf.c]), workgroups };

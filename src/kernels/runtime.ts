@@ -101,9 +101,9 @@ function toRecord(constants: Constants): Record<string, number> {
 }
 
 /** One explicit layout per (inputs, outputs) count: binding 0 uniform, inputs, then outputs. */
-export function ioLayout(device: GPUDevice, inputs: number, outputs: number): GPUBindGroupLayout {
+export function ioLayout(device: GPUDevice, inputs: number, outputs: number, uniformInputs: readonly number[] = []): GPUBindGroupLayout {
   const s = stateOf(device);
-  const key = `${inputs}:${outputs}`;
+  const key = `${inputs}:${outputs}${uniformInputs.length ? `:u${uniformInputs.join(',')}` : ''}`;
   let layout = s.layouts.get(key);
   if (!layout) {
     const entries: GPUBindGroupLayoutEntry[] = [
@@ -113,7 +113,7 @@ export function ioLayout(device: GPUDevice, inputs: number, outputs: number): GP
       entries.push({
         binding: 1 + i,
         visibility: GPUShaderStage.COMPUTE,
-        buffer: { type: i < inputs ? 'read-only-storage' : 'storage' },
+        buffer: { type: i < inputs ? (uniformInputs.includes(i) ? 'uniform' : 'read-only-storage') : 'storage' },
       });
     }
     layout = device.createBindGroupLayout({ label: `io/${key}`, entries });
@@ -130,6 +130,8 @@ export interface PipelineSpec {
   inputs: number;
   outputs: number;
   constants?: Constants;
+  /** Inputs (0-based) bound as uniform buffers instead of read-only storage. */
+  uniformInputs?: readonly number[];
 }
 
 async function shaderModule(device: GPUDevice, family: string, code: string): Promise<GPUShaderModule> {
@@ -154,7 +156,7 @@ async function shaderModule(device: GPUDevice, family: string, code: string): Pr
 export function getPipeline(device: GPUDevice, spec: PipelineSpec): Promise<GPUComputePipeline> {
   const s = stateOf(device);
   const constants = spec.constants ?? {};
-  const key = `${spec.family}/${spec.entry}|${constantsKey(constants)}|${spec.inputs}:${spec.outputs}`;
+  const key = `${spec.family}/${spec.entry}|${constantsKey(constants)}|${spec.inputs}:${spec.outputs}:${spec.uniformInputs ?? ""}`;
   let p = s.pipelines.get(key);
   if (!p) {
     const label = `${spec.family}/${spec.entry}`;
@@ -162,7 +164,7 @@ export function getPipeline(device: GPUDevice, spec: PipelineSpec): Promise<GPUC
       const module = await shaderModule(device, spec.family, spec.code);
       const layout = device.createPipelineLayout({
         label,
-        bindGroupLayouts: [ioLayout(device, spec.inputs, spec.outputs)],
+        bindGroupLayouts: [ioLayout(device, spec.inputs, spec.outputs, spec.uniformInputs)],
       });
       try {
         return await device.createComputePipelineAsync({
@@ -193,7 +195,7 @@ export function getPipelineSync(device: GPUDevice, spec: PipelineSpec): GPUCompu
   let cache = syncPipelines.get(device);
   if (!cache) syncPipelines.set(device, (cache = new Map()));
   const constants = spec.constants ?? {};
-  const key = `${spec.family}/${spec.entry}|${constantsKey(constants)}|${spec.inputs}:${spec.outputs}`;
+  const key = `${spec.family}/${spec.entry}|${constantsKey(constants)}|${spec.inputs}:${spec.outputs}:${spec.uniformInputs ?? ''}`;
   let p = cache.get(key);
   if (!p) {
     const s = stateOf(device);
@@ -205,7 +207,7 @@ export function getPipelineSync(device: GPUDevice, spec: PipelineSpec): GPUCompu
     }
     p = device.createComputePipeline({
       label,
-      layout: device.createPipelineLayout({ label, bindGroupLayouts: [ioLayout(device, spec.inputs, spec.outputs)] }),
+      layout: device.createPipelineLayout({ label, bindGroupLayouts: [ioLayout(device, spec.inputs, spec.outputs, spec.uniformInputs)] }),
       compute: { module, entryPoint: spec.entry, constants: toRecord(constants) },
     });
     cache.set(key, p);
@@ -322,8 +324,13 @@ export function paramsBuffer(
 export type TypedArray = Float32Array | Int32Array | Uint32Array | Uint16Array;
 
 /** STORAGE | COPY_SRC | COPY_DST: what every tensor buffer needs. */
+/**
+ * Usage of every buffer the kernels and the graph allocate. UNIFORM too: a kernel may read a small
+ * operand through a uniform binding, which lavapipe loads without its per-lane storage-load loop
+ * (matmul_sg8_v4wu).
+ */
 export function storageUsage(): number {
-  return GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+  return GPUBufferUsage.STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 }
 
 let collector: GPUBuffer[] | undefined;

@@ -33,7 +33,14 @@ const CASES: Case[] = [
   { m: 20, k: 9, n: 12, bias: true, accumulate: true },
 ];
 
-async function check(mm: Matmul, bufs: Buffers, s: Case, seed: number, rows?: number[]): Promise<void> {
+/** B in a buffer without UNIFORM usage, so sg8 cannot read it through a uniform binding. */
+function storageOnly(bufs: Buffers, data: Float32Array): GPUBuffer {
+  const b = bufs.device.createBuffer({ label: 'test/b-storage', size: data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+  bufs.device.queue.writeBuffer(b, 0, data.buffer, data.byteOffset, data.byteLength);
+  return b;
+}
+
+async function check(mm: Matmul, bufs: Buffers, s: Case, seed: number, rows?: number[], bStorageOnly = false): Promise<string> {
   const a = uniform(seed, s.m * s.k, -1, 1);
   const b = uniform(seed + 1, s.k * s.n, -1, 1);
   const bias = uniform(seed + 2, s.n, -1, 1);
@@ -41,12 +48,15 @@ async function check(mm: Matmul, bufs: Buffers, s: Case, seed: number, rows?: nu
   if (s.act === 'relu6') for (let i = 0; i < a.length; i++) a[i] *= 4;
   const c0 = uniform(seed + 3, s.m * s.n, -1, 1);
   const c = s.accumulate ? bufs.from(c0.slice()) : bufs.poisoned(s.m * s.n);
-  const bound = await mm.matmul(s, { a: bufs.from(a), b: bufs.from(b), bias: bufs.from(bias), c });
+  const bb = bStorageOnly ? storageOnly(bufs, b) : bufs.from(b);
+  const bound = await mm.matmul(s, { a: bufs.from(a), b: bb, bias: bufs.from(bias), c });
   await run(bufs.device, bound);
   const got = await bufs.read(c, s.m * s.n);
   const want = ref.matmul(s, a, b, s.bias ? bias : undefined, s.accumulate ? c0 : undefined, rows);
   if (rows) expectClose(ref.pickRows(got, s.n, rows), ref.pickRows(want, s.n, rows), 1e-4, name(s));
   else expectClose(got, want, 1e-4, name(s));
+  if (bStorageOnly) bb.destroy();
+  return bound.label;
 }
 
 for (const variant of MATMUL_VARIANTS) {
@@ -78,15 +88,26 @@ for (const variant of MATMUL_VARIANTS) {
 
     // B stored [N,K] with K % 4 == 0 and N % 4 == 0: sg8 reads both operands and writes C as vec4s
     // (matmul_sg8_v4); N = 12 and 20 leave a half-wide last tile, M = 45 and 17 a partial one.
+    // With B in a buffer that allows UNIFORM usage and N > 8, sg8 reads B through a uniform binding
+    // with 16 x 16 tiles (matmul_sg8_v4wu): each case runs both ways. The last two are the backbone's
+    // first pointwise layer and the largest B a uniform binding holds (64 KiB), with partial tiles.
     const v4Cases: Case[] = [
       { m: 45, k: 36, n: 20, transB: true, bias: true, act: 'relu6' },
       { m: 17, k: 8, n: 12, transB: true, accumulate: true },
       { m: 33, k: 4, n: 8, transB: true, bias: true, act: 'relu', accumulate: true },
+      { m: 100, k: 32, n: 64, transB: true, bias: true, act: 'relu6' },
+      { m: 37, k: 128, n: 128, transB: true, bias: true, accumulate: true },
     ];
-    v4Cases.forEach((s, i) => it(`${name(s)} (vec4 operands in sg8)`, async () => {
-      await check(mm, bufs, s, 31 + i);
-      if (variant === 'sg8') expect(mm.matmul(s, { a: bufs.poisoned(s.m * s.k), b: bufs.poisoned(s.k * s.n), c: bufs.poisoned(s.m * s.n), bias: bufs.poisoned(s.n) }).label).to.equal('matmul/matmul_sg8_v4');
-    }));
+    v4Cases.forEach((s, i) => {
+      it(`${name(s)} (vec4 operands in sg8, B in storage)`, async () => {
+        const label = await check(mm, bufs, s, 31 + i, undefined, true);
+        if (variant === 'sg8') expect(label).to.equal('matmul/matmul_sg8_v4');
+      });
+      it(`${name(s)} (vec4 operands in sg8, B through a uniform binding when N > 8)`, async () => {
+        const label = await check(mm, bufs, s, 41 + i);
+        if (variant === 'sg8') expect(label).to.equal(s.n > 8 ? 'matmul/matmul_sg8_v4wu' : 'matmul/matmul_sg8_v4');
+      });
+    });
     // K % 4 == 0 but N % 4 != 0: the scalar-store entry point.
     it('m45 k36 n19 Bt bias relu6', () => check(mm, bufs, { m: 45, k: 36, n: 19, transB: true, bias: true, act: 'relu6' }, 34));
     it('m17 k8 n9 Bt accumulate', () => check(mm, bufs, { m: 17, k: 8, n: 9, transB: true, accumulate: true }, 35));
