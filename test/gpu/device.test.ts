@@ -41,7 +41,8 @@ describe('gpu device', () => {
       @group(0) @binding(1) var<storage, read_write> y: array<f32>;
       @compute @workgroup_size(1) fn probe() { y[0] = f32(n.x); }`;
     const pipeline = await getPipeline(device, { family: 'probe', entry: 'probe', code, inputs: 0, outputs: 1 });
-    const y = createStorage(device, 4, 'probe/y');
+    // Our storage buffers also allow UNIFORM usage; this one must not.
+    const y = device.createBuffer({ label: 'probe/y', size: 16, usage: GPUBufferUsage.STORAGE });
     let err: unknown;
     try {
       await withErrorScope(device, 'probe/probe', () => {
