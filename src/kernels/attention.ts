@@ -14,7 +14,7 @@
 
 import { attentionSgBwdWgsl, attentionSgCommonWgsl, attentionSgWgsl, attentionWgsl } from '../wgsl/index.js';
 import { dispatch1d } from './dispatch.js';
-import { bindIo, createStorage, getPipeline, GpuError, paramsBuffer, type BoundDispatch } from './runtime.js';
+import { bindIo, createStorage, getPipeline, getPipelineSync, GpuError, paramsBuffer, type BoundDispatch } from './runtime.js';
 import { hasSubgroupSize } from './subgroups.js';
 
 const FAMILY = 'attention';
@@ -127,15 +127,14 @@ export async function createAttention(device: GPUDevice, options: AttentionOptio
     const [inputs, outputs] = io;
     pipelines.set(key, await getPipeline(device, { family: FAMILY, entry, code, inputs, outputs, constants }));
   };
-  await Promise.all([
-    ...(Object.keys(ENTRIES) as Entry[]).map((e) => compile(e, e, attentionWgsl, ENTRIES[e], e === 'attention_dscale' ? { RWG } : { WG })),
-    ...(variant === 'sg8' ? [
-      compile('attention_probs_sg8', 'attention_probs_sg8', SG_CODE, SG_ENTRIES.attention_probs_sg8, {}),
-      compile('attention_probs_sg8_v4', 'attention_probs_sg8_v4', SG_CODE, SG_ENTRIES.attention_probs_sg8_v4, {}),
-      compile('attention_dz_sg8', 'attention_dz_sg8', SG_BWD_CODE, SG_ENTRIES.attention_dz_sg8, {}),
-      ...(Object.keys(AV) as AvName[]).map((m) => compile(`av:${m}`, 'attention_av_sg8', SG_CODE, SG_ENTRIES.attention_av_sg8, { ...AV[m] })),
-    ] : []),
-  ]);
+  await Promise.all((Object.keys(ENTRIES) as Entry[]).map((e) => compile(e, e, attentionWgsl, ENTRIES[e], e === 'attention_dscale' ? { RWG } : { WG })));
+  // The sg8 pipelines compile on first bind (an inference run needs 2 of the 9; ~160 ms saved at
+  // start-up on lavapipe).
+  const sgPipeline = (entry: SgEntry, constants: Record<string, number | boolean> = {}) => {
+    const [inputs, outputs] = SG_ENTRIES[entry];
+    const code = entry === 'attention_dz_sg8' ? SG_BWD_CODE : SG_CODE;
+    return getPipelineSync(device, { family: FAMILY, entry, code, inputs, outputs, constants });
+  };
 
   const params = (label: string, s: AttentionShape) =>
     paramsBuffer(device, label, [['batch', 'u32', s.batch], ['tq', 'u32', s.tq], ['tv', 'u32', s.tv], ['d', 'u32', s.d]]);
@@ -149,14 +148,14 @@ export async function createAttention(device: GPUDevice, options: AttentionOptio
   // sg8 kernels: one subgroup per workgroup. probs / dz: a workgroup per (batch item, 16 rows).
   const bindRows = (entry: SgEntry, s: AttentionShape, buffers: GPUBuffer[]): BoundDispatch => {
     const label = `${FAMILY}/${entry}`;
-    const pipeline = pipelines.get(entry)!;
+    const pipeline = sgPipeline(entry);
     const workgroups = dispatch1d(s.batch * Math.ceil(s.tq / 16), 1, maxPerDim);
     return { label, pipeline, bindGroup: bindIo(device, label, pipeline, params(label, s), buffers), workgroups };
   };
   // av: a workgroup per (batch item, 16 rows of C, 8 columns of d); C has tq rows, or tv with TRANS_A.
   const bindAv = (mode: AvName, s: AttentionShape, a: GPUBuffer, b: GPUBuffer, scale: GPUBuffer, c: GPUBuffer): BoundDispatch => {
     const label = `${FAMILY}/attention_av_sg8(${mode})`;
-    const pipeline = pipelines.get(`av:${mode}`)!;
+    const pipeline = sgPipeline('attention_av_sg8', { ...AV[mode] });
     const rows = AV[mode].TRANS_A ? s.tv : s.tq;
     const workgroups = dispatch1d(s.batch * Math.ceil(rows / 16) * Math.ceil(s.d / 8), 1, maxPerDim);
     return { label, pipeline, bindGroup: bindIo(device, label, pipeline, params(label, s), [a, b, scale, c]), workgroups };
