@@ -75,9 +75,9 @@ export function packDepthwiseParams(s: DepthwiseShape, g: ConvGeometry, items: n
   ];
 }
 
-type Entry = 'depthwise_fwd' | 'depthwise_3x3' | 'depthwise_3x3s2' | 'depthwise_dx' | 'depthwise_dw' | 'depthwise_db' | 'depthwise_sum_partials';
+type Entry = 'depthwise_fwd' | 'depthwise_patch_dw' | 'depthwise_3x3' | 'depthwise_3x3s2' | 'depthwise_dx' | 'depthwise_dw' | 'depthwise_db' | 'depthwise_sum_partials';
 const IO: Record<Entry, [number, number]> = {
-  depthwise_fwd: [3, 1], depthwise_3x3: [3, 1], depthwise_3x3s2: [3, 1], depthwise_dx: [2, 1], depthwise_dw: [2, 1], depthwise_db: [1, 1], depthwise_sum_partials: [1, 1],
+  depthwise_fwd: [3, 1], depthwise_patch_dw: [2, 1], depthwise_3x3: [3, 1], depthwise_3x3s2: [3, 1], depthwise_dx: [2, 1], depthwise_dw: [2, 1], depthwise_db: [1, 1], depthwise_sum_partials: [1, 1],
 };
 
 /** Compiles the depthwise pipelines for `device` (cached per device) and returns the binders. */
@@ -220,6 +220,16 @@ export async function createDepthwise(device: GPUDevice): Promise<Depthwise> {
     dw(shape, { x, dy, dw, scratch }) {
       const { n, h, w: wd, c, kh, kw } = shape;
       const g = check('depthwise_dw', shape, { x: [x, [n, h, wd, c]], dy: [dy, [n, -1, -2, c]], dw: [dw, [kh, kw, c, 1]] });
+      if (c % 4 === 0 && g.sh === kh && g.sw === kw && kw <= 4) {
+        // Windows that do not overlap (the patch extraction): one pass, no partial sums.
+        const entry = 'depthwise_patch_dw';
+        const pipe = getPipelineSync(device, {
+          family: `${FAMILY}-vec4`, entry, code: depthwiseVec4Wgsl, inputs: 2, outputs: 1,
+          constants: { ...DEPTHWISE_CONSTANTS, PKW: kw },
+        });
+        const items = kh * (c / 4);
+        return { dispatches: [bound(entry, pipe, packDepthwiseParams(shape, g, items), items, [x, dy, dw])], scratchFloats: 0, destroy: () => {} };
+      }
       const positions = n * g.oh * g.ow;
       const tiles = Math.ceil((kh * kw) / TAPS) * Math.ceil(c / 4);
       const chunks = reductionChunks(positions, tiles);

@@ -107,6 +107,54 @@ fn depthwise_dx(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
   }
 }
 
+// Filter gradient for windows that do not overlap (stride = kernel, PAtt-Lite's 4x4 / 4 patch
+// extraction), in one pass. Every input value meets exactly one tap, so there is nothing to share
+// between taps but dy: one invocation owns one filter row (ky) of one channel group, loads each dy
+// vec4 once for its up-to-4 taps and keeps the 4 sums in registers over all positions. The
+// generic depthwise_dw instead indexes per-tap arrays at run time (per-lane stack traffic on
+// lavapipe) and needs a second pass over partial sums.
+override PKW: u32 = 4u;  // kw, at most 4
+
+// Shapes: x [n, h, w, c], dy [n, oh, ow, c] (pre-activation) -> dw [kh, PKW, c, 1], with
+// sh = kh, sw = PKW. items = kh * c4.
+@compute @workgroup_size(WG)
+fn depthwise_patch_dw(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i >= p.items) { return; }
+  let c4 = p.c / 4u;
+  let cg = i % c4;
+  let ky = i / c4;
+  let h = i32(p.h);
+  let w = i32(p.w);
+  let oh = p.oh;
+  let ow = p.ow;
+  var a0 = vec4f(0.0);
+  var a1 = vec4f(0.0);
+  var a2 = vec4f(0.0);
+  var a3 = vec4f(0.0);
+  for (var n = 0u; n < p.n; n++) {
+    for (var oy = 0u; oy < oh; oy++) {
+      let iy = i32(oy * p.sh + ky) - i32(p.pt);
+      if (iy < 0 || iy >= h) { continue; }
+      let row = (n * p.h + u32(iy)) * p.w;
+      for (var ox = 0u; ox < ow; ox++) {
+        let d = in2[((n * oh + oy) * ow + ox) * c4 + cg];
+        let ix0 = i32(ox * PKW) - i32(p.pl);
+        // Taps past the image read a clamped column and count zero.
+        a0 += select(vec4f(0.0), in1[(row + u32(clamp(ix0, 0, w - 1))) * c4 + cg], ix0 >= 0 && ix0 < w) * d;
+        if (PKW > 1u) { a1 += select(vec4f(0.0), in1[(row + u32(clamp(ix0 + 1, 0, w - 1))) * c4 + cg], ix0 + 1 >= 0 && ix0 + 1 < w) * d; }
+        if (PKW > 2u) { a2 += select(vec4f(0.0), in1[(row + u32(clamp(ix0 + 2, 0, w - 1))) * c4 + cg], ix0 + 2 >= 0 && ix0 + 2 < w) * d; }
+        if (PKW > 3u) { a3 += select(vec4f(0.0), in1[(row + u32(clamp(ix0 + 3, 0, w - 1))) * c4 + cg], ix0 + 3 >= 0 && ix0 + 3 < w) * d; }
+      }
+    }
+  }
+  let o = ky * PKW * c4 + cg;
+  out3[o] = a0;
+  if (PKW > 1u) { out3[o + c4] = a1; }
+  if (PKW > 2u) { out3[o + 2u * c4] = a2; }
+  if (PKW > 3u) { out3[o + 3u * c4] = a3; }
+}
+
 // Pass 1 of the filter gradient. Shapes: x [n, h, w, c], dy [n, oh, ow, c] (pre-activation)
 // -> partials [chunks, kh * kw * c]. items = chunks * ceil(kh * kw / TAPS) * c4.
 @compute @workgroup_size(WG)

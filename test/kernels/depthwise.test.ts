@@ -28,6 +28,8 @@ const CASES: Case[] = [
   // with padded taps on both sides, bias + relu6; stride 3 over a 3x2 window.
   { n: 2, h: 9, w: 11, c: 8, kh: 4, kw: 4, stride: 4, padding: 'same', bias: true, activation: 'relu6', tf: true },
   { n: 1, h: 7, w: 8, c: 4, kh: 3, kw: 2, stride: 3, padding: { top: 1, bottom: 1, left: 0, right: 1 } },
+  // Stride equal to the window on both axes, 2x3 / (2, 3) (depthwise_patch_dw), odd sizes.
+  { n: 2, h: 5, w: 10, c: 8, kh: 2, kw: 3, stride: [2, 3], padding: 'same', tf: true },
   { n: 1, h: 112, w: 112, c: 64, kh: 3, kw: 3, stride: 2, padding: MOBILENET_PAD },
   { n: 1, h: 112, w: 112, c: 32, kh: 3, kw: 3, stride: 1, padding: 'same', tf: true },
   // The 3x3 stride-1 rolling-rows kernel (c % 4 == 0): heights that are not a multiple of its 8 or
