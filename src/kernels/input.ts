@@ -10,7 +10,7 @@
 
 import { inputWgsl } from '../wgsl/index.js';
 import { dispatch1d } from './dispatch.js';
-import { bindIo, createStorage, getPipeline, GpuError, paramsBuffer, type BoundDispatch } from './runtime.js';
+import { bindIo, createStorage, getPipeline, getPipelineSync, GpuError, paramsBuffer, type BoundDispatch } from './runtime.js';
 
 const FAMILY = 'input';
 /** Override constants (also passed to the pipelines): element-wise WG, per-image reduction RWG. */
@@ -107,6 +107,11 @@ export async function createInput(device: GPUDevice): Promise<Input> {
     pipe('input_advance', 0, 1, {}),
   ]);
   const maxDim = device.limits.maxComputeWorkgroupsPerDimension;
+  // Same size in and out: the identity specialisation (compiled on first use).
+  const resizeFor = (s: InputShape, augment: boolean): GPUComputePipeline =>
+    s.hin === s.hout && s.win === s.wout
+      ? getPipelineSync(device, { family: FAMILY, entry: 'input_resize', code: inputWgsl, inputs: 2, outputs: 1, constants: { WG, AUGMENT: augment, IDENTITY: true } })
+      : augment ? resizeAug : resize;
 
   const bind = (entry: string, pipeline: GPUComputePipeline, s: InputShape, c: number, buffers: GPUBuffer[], workgroups: [number, number, number]): BoundDispatch => {
     const label = `${FAMILY}/${entry}`;
@@ -120,7 +125,7 @@ export async function createInput(device: GPUDevice): Promise<Input> {
   return {
     inference(s, src, y) {
       check(s, src, y, 'inference');
-      return bind('input_resize', resize, s, 0, [src, src, y], dispatch1d(s.n * s.hout * s.wout, WG, maxDim));
+      return bind('input_resize', resizeFor(s, false), s, 0, [src, src, y], dispatch1d(s.n * s.hout * s.wout, WG, maxDim));
     },
     training(s, src, rng, y, opts = {}) {
       check(s, src, y, 'training');
@@ -132,7 +137,7 @@ export async function createInput(device: GPUDevice): Promise<Input> {
       return {
         stats: st,
         dispatches: [
-          bind('input_resize', resizeAug, s, c, [src, rng, y], dispatch1d(s.n * s.hout * s.wout, WG, maxDim)),
+          bind('input_resize', resizeFor(s, true), s, c, [src, rng, y], dispatch1d(s.n * s.hout * s.wout, WG, maxDim)),
           bind('input_stats', stats, s, c, [y, rng, st], [s.n, 1, 1]),
           bind('input_contrast', contrast, s, c, [st, y], dispatch1d(s.n * s.hout * s.wout * 3, WG, maxDim)),
         ],

@@ -7,7 +7,9 @@
 // The variant is forced by option or picked per adapter by a short autotune
 // (./matmul-autotune.ts). A 1x1 convolution over NHWC is this with M = N*H*W, K = cin, N = cout.
 
-import { matmulCommonWgsl, matmulSgUboWgsl, matmulSgWgsl, matmulTiledWgsl, matmulWgsl } from '../wgsl/index.js';
+import {
+  matmulCommonWgsl, matmulSgBstorageWgsl, matmulSgUboWgsl, matmulSgWgsl, matmulSgWideWgsl, matmulTiledWgsl, matmulWgsl,
+} from '../wgsl/index.js';
 import { dispatch1d } from './dispatch.js';
 import { bindIo, createStorage, getPipelineSync, GpuError, paramsBuffer, type BoundDispatch } from './runtime.js';
 import { pickMatmulVariant, type AutotuneCache } from './matmul-autotune.js';
@@ -98,7 +100,7 @@ export function matmulGrid(variant: MatmulVariant, m: number, n: number, maxPerD
   return { tilesN, workgroups: dispatch1d(tiles, 1, maxPerDim) };
 }
 
-/** Tiles of matmul_sg8_v4wu: 16 x 16 outputs per workgroup. */
+/** Tiles of matmul_sg8_v4w: 16 x 16 outputs per workgroup. */
 function wideGrid(m: number, n: number, maxPerDim: number) {
   const tilesN = Math.ceil(n / 16);
   return { tilesN, workgroups: dispatch1d(tilesN * Math.ceil(m / MATMUL_TILES.sg8.rows), 1, maxPerDim) };
@@ -167,12 +169,14 @@ export async function createMatmul(device: GPUDevice, options: MatmulOptions = {
 
   const matmul = (s: MatmulShape, buf: MatmulBuffers): BoundDispatch => {
     // sg8 reads both operands as vec4s along k and writes C as vec4s when A is [M,K], B is [N,K]
-    // and K and N are multiples of 4; a B of at most 64 KiB whose buffer allows it is read through
-    // a uniform binding, 16 x 16 outputs per workgroup (matmul-sg-ubo.wgsl).
+    // and K and N are multiples of 4. With 16 x 16 outputs per workgroup (matmul-sg-wide.wgsl)
+    // when B fits a uniform binding (at most 64 KiB, its buffer allowing UNIFORM) or K and N are
+    // both at least 256; see that file for the measurements behind the rule.
     const v4 = variant === 'sg8' && !s.transA && s.transB && s.k % 4 === 0 && s.n % 4 === 0;
     const ubo = v4 && s.n > 8 && fitsUniform(device, buf.b);
-    const entry = ubo ? 'matmul_sg8_v4wu' : v4 ? 'matmul_sg8_v4' : ENTRY[variant];
-    const label = `${FAMILY}/${entry}`;
+    const wide = ubo || (v4 && s.k >= 256 && s.n >= 256);
+    const entry = wide ? 'matmul_sg8_v4w' : v4 ? 'matmul_sg8_v4' : ENTRY[variant];
+    const label = `${FAMILY}/${entry}${ubo ? 'u' : ''}`;
     checkDims(label, { m: s.m, k: s.k, n: s.n });
     const shape = `A ${s.transA ? `[K,M]=[${s.k},${s.m}]` : `[M,K]=[${s.m},${s.k}]`}, ` +
       `B ${s.transB ? `[N,K]=[${s.n},${s.k}]` : `[K,N]=[${s.k},${s.n}]`}, C [M,N]=[${s.m},${s.n}]`;
@@ -188,11 +192,13 @@ export async function createMatmul(device: GPUDevice, options: MatmulOptions = {
     const bLen = (s.n * s.k) / 4;
     const pipeline = ubo
       ? getPipelineSync(device, {
-        family: `${FAMILY}-ubo${bLen}`, entry, code: CODE.sg8 + matmulSgUboWgsl.split('B_U_LEN').join(String(bLen)),
+        family: `${FAMILY}-ubo${bLen}`, entry, code: CODE.sg8 + matmulSgWideWgsl + matmulSgUboWgsl.split('B_U_LEN').join(String(bLen)),
         inputs: 3, outputs: 1, constants, uniformInputs: [1],
       })
-      : getPipelineSync(device, { family: FAMILY, entry, code: CODE[variant], inputs: 3, outputs: 1, constants });
-    const { tilesN, workgroups } = ubo ? wideGrid(s.m, s.n, maxPerDim) : matmulGrid(variant, s.m, s.n, maxPerDim);
+      : wide
+        ? getPipelineSync(device, { family: `${FAMILY}-wide`, entry, code: CODE.sg8 + matmulSgWideWgsl + matmulSgBstorageWgsl, inputs: 3, outputs: 1, constants })
+        : getPipelineSync(device, { family: FAMILY, entry, code: CODE[variant], inputs: 3, outputs: 1, constants });
+    const { tilesN, workgroups } = wide ? wideGrid(s.m, s.n, maxPerDim) : matmulGrid(variant, s.m, s.n, maxPerDim);
     const params = paramsBuffer(device, label, [['m', 'u32', s.m], ['k', 'u32', s.k], ['n', 'u32', s.n], ['tiles_n', 'u32', tilesN]]);
     const bias = s.bias ? buf.bias! : dummy(device);
     return { label, pipeline, bindGroup: bindIo(device, label, pipeline, params, [buf.a, buf.b, bias, buf.c]), workgroups };

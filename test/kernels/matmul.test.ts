@@ -88,24 +88,30 @@ for (const variant of MATMUL_VARIANTS) {
 
     // B stored [N,K] with K % 4 == 0 and N % 4 == 0: sg8 reads both operands and writes C as vec4s
     // (matmul_sg8_v4); N = 12 and 20 leave a half-wide last tile, M = 45 and 17 a partial one.
-    // With B in a buffer that allows UNIFORM usage and N > 8, sg8 reads B through a uniform binding
-    // with 16 x 16 tiles (matmul_sg8_v4wu): each case runs both ways. The last two are the backbone's
-    // first pointwise layer and the largest B a uniform binding holds (64 KiB), with partial tiles.
+    // With B in a buffer that allows UNIFORM usage, at most 64 KiB and N > 8, sg8 reads B through a
+    // uniform binding with 16 x 16 tiles (label matmul_sg8_v4wu): each case runs both ways. Then the
+    // backbone's first pointwise layer, the largest B a uniform binding holds (64 KiB), and K, N >=
+    // 256 (16 x 16 tiles with B from storage), with partial tiles.
     const v4Cases: Case[] = [
       { m: 45, k: 36, n: 20, transB: true, bias: true, act: 'relu6' },
       { m: 17, k: 8, n: 12, transB: true, accumulate: true },
       { m: 33, k: 4, n: 8, transB: true, bias: true, act: 'relu', accumulate: true },
       { m: 100, k: 32, n: 64, transB: true, bias: true, act: 'relu6' },
       { m: 37, k: 128, n: 128, transB: true, bias: true, accumulate: true },
+      // K and N >= 256 with B past 64 KiB: the 16 x 16 tiles with B from storage.
+      { m: 37, k: 256, n: 260, transB: true, bias: true, act: 'relu6' },
     ];
+    const wideStorage = (s: Case) => s.k >= 256 && s.n >= 256;
+    const fitsUniform = (s: Case) => s.n > 8 && s.n * s.k * 4 <= 65536;
     v4Cases.forEach((s, i) => {
       it(`${name(s)} (vec4 operands in sg8, B in storage)`, async () => {
         const label = await check(mm, bufs, s, 31 + i, undefined, true);
-        if (variant === 'sg8') expect(label).to.equal('matmul/matmul_sg8_v4');
+        if (variant === 'sg8') expect(label).to.equal(wideStorage(s) ? 'matmul/matmul_sg8_v4w' : 'matmul/matmul_sg8_v4');
       });
       it(`${name(s)} (vec4 operands in sg8, B through a uniform binding when N > 8)`, async () => {
         const label = await check(mm, bufs, s, 41 + i);
-        if (variant === 'sg8') expect(label).to.equal(s.n > 8 ? 'matmul/matmul_sg8_v4wu' : 'matmul/matmul_sg8_v4');
+        const want = fitsUniform(s) ? 'matmul_sg8_v4wu' : wideStorage(s) ? 'matmul_sg8_v4w' : 'matmul_sg8_v4';
+        if (variant === 'sg8') expect(label).to.equal(`matmul/${want}`);
       });
     });
     // K % 4 == 0 but N % 4 != 0: the scalar-store entry point.
