@@ -35,6 +35,20 @@ interface Hoisted {
   readonly reservation: Reservation;
 }
 
+/** What a plan collects while it records (Engine.record). */
+interface Recording {
+  /** Where enqueued dispatches go: `dispatches`, or a hoisted group's list while Engine.hoist runs. */
+  target: BoundDispatch[];
+  readonly dispatches: BoundDispatch[];
+  readonly scratch: GPUBuffer[];
+  readonly hoisted: Hoisted[];
+  /** Storages the plan updates in place (Engine.updatesInPlace). */
+  readonly writes: Set<Storage>;
+  readonly reservation: Reservation;
+  /** Storages the plan's own (non-hoisted) work allocated: rewritten on every replay. */
+  readonly fresh: WeakSet<Storage>;
+}
+
 export class Plan {
   private disposed = false;
   /** Dispatches the last run() submitted (hoisted work included): for tests and profiles. */
@@ -99,14 +113,7 @@ export class Engine {
   readonly pool: BufferPool;
   gradEnabled = true;
   private queued: BoundDispatch[] = [];
-  private recording: BoundDispatch[] | undefined;
-  private recordingScratch: GPUBuffer[] | undefined;
-  private recordingHoisted: Hoisted[] | undefined;
-  private recordingReservation: Reservation | undefined;
-  /** Storages the recording plan's own (non-hoisted) work allocated: rewritten on every replay. */
-  private recordingFresh: WeakSet<Storage> | undefined;
-  private hoisting = false;
-  private recordingWrites: Set<Storage> | undefined;
+  private recording: Recording | undefined;
   /** Kernel scratch of queued eager work: destroyed once that work is submitted. */
   private queuedScratch: GPUBuffer[] = [];
   private scopes: Set<Tensor>[] = [];
@@ -130,7 +137,8 @@ export class Engine {
     }
     const buffer = this.pool.acquire(sizeOf(shape) * 4, label);
     const t = new Tensor(this, shape, dtype, new Storage(this, buffer), false, label);
-    if (!this.hoisting) this.recordingFresh?.add(t.storage);
+    const r = this.recording;
+    if (r && r.target === r.dispatches) r.fresh.add(t.storage);
     this.track(t);
     return t;
   }
@@ -176,7 +184,7 @@ export class Engine {
    */
   updatesInPlace(...tensors: Tensor[]): void {
     for (const t of tensors) {
-      if (this.recordingWrites) this.recordingWrites.add(t.storage);
+      if (this.recording) this.recording.writes.add(t.storage);
       else t.storage.version++;
     }
   }
@@ -190,26 +198,25 @@ export class Engine {
    * tensors keep their buffers for the plan's life.
    */
   hoist<T>(inputs: readonly Tensor[], fn: () => T): T {
-    const main = this.recording;
-    if (!main || !this.recordingHoisted || this.hoisting) return fn();
+    const r = this.recording;
+    // Nested hoists run inside the outer one.
+    if (!r || r.target !== r.dispatches) return fn();
     // Only data that changes through versioned writes can be hoisted over: not tensors the plan's
     // own work rewrites every replay, nor values fn would have to differentiate.
-    if (inputs.some((t) => this.recordingFresh?.has(t.storage) || (this.gradEnabled && t.requiresGrad))) return fn();
+    if (inputs.some((t) => r.fresh.has(t.storage) || (this.gradEnabled && t.requiresGrad))) return fn();
     const dispatches: BoundDispatch[] = [];
     const reservation = new Reservation();
-    this.recording = dispatches;
-    this.hoisting = true;
+    r.target = dispatches;
     this.pool.reserve(reservation);
     let result: T;
     try {
       result = fn();
     } finally {
-      this.recording = main;
-      this.hoisting = false;
-      this.pool.reserve(this.recordingReservation);
+      r.target = r.dispatches;
+      this.pool.reserve(r.reservation);
     }
     const outputs = collectTensors(result).map((t) => t.storage.retain());
-    this.recordingHoisted.push({ inputs: inputs.map((t) => t.storage), seen: inputs.map(() => -1), dispatches, outputs, reservation });
+    r.hoisted.push({ inputs: inputs.map((t) => t.storage), seen: inputs.map(() => -1), dispatches, outputs, reservation });
     return result;
   }
 
@@ -281,7 +288,7 @@ export class Engine {
 
   enqueue(...bound: BoundDispatch[]): void {
     if (this.recording) {
-      this.recording.push(...bound);
+      this.recording.target.push(...bound);
       return;
     }
     this.queued.push(...bound);
@@ -294,7 +301,7 @@ export class Engine {
    */
   adopt(buffers: readonly GPUBuffer[]): void {
     if (buffers.length === 0) return;
-    if (this.recordingScratch) this.recordingScratch.push(...buffers);
+    if (this.recording) this.recording.scratch.push(...buffers);
     else this.queuedScratch.push(...buffers);
   }
 
@@ -339,31 +346,20 @@ export class Engine {
   record<T>(label: string, fn: () => T): { plan: Plan; result: T } {
     if (this.recording) throw new Error('plans do not nest');
     this.flush();
-    const reservation = new Reservation();
     const dispatches: BoundDispatch[] = [];
-    const scratch: GPUBuffer[] = [];
-    const hoisted: Hoisted[] = [];
-    const writes = new Set<Storage>();
-    this.recording = dispatches;
-    this.recordingScratch = scratch;
-    this.recordingHoisted = hoisted;
-    this.recordingWrites = writes;
-    this.recordingReservation = reservation;
-    this.recordingFresh = new WeakSet();
-    this.pool.reserve(reservation);
+    const r: Recording = {
+      target: dispatches, dispatches, scratch: [], hoisted: [], writes: new Set(), reservation: new Reservation(), fresh: new WeakSet(),
+    };
+    this.recording = r;
+    this.pool.reserve(r.reservation);
     let result: T;
     try {
       result = this.scope(fn);
     } finally {
       this.recording = undefined;
-      this.recordingScratch = undefined;
-      this.recordingHoisted = undefined;
-      this.recordingWrites = undefined;
-      this.recordingReservation = undefined;
-      this.recordingFresh = undefined;
       this.pool.reserve(undefined);
     }
-    return { plan: new Plan(this, label, dispatches, reservation, scratch, hoisted, [...writes]), result };
+    return { plan: new Plan(this, label, dispatches, r.reservation, r.scratch, r.hoisted, [...r.writes]), result };
   }
 
   get isRecording(): boolean {

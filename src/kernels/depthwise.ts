@@ -117,9 +117,19 @@ export async function createDepthwise(device: GPUDevice): Promise<Depthwise> {
   };
 
   /**
+   * A depthwise-vec4.wgsl pipeline specialised at bind time (on the shape), compiled on first use
+   * (getPipelineSync, like the matmul family).
+   */
+  const vec4Pipeline = (entry: Entry, constants: Record<string, number | boolean>): GPUComputePipeline =>
+    getPipelineSync(device, {
+      family: `${FAMILY}-vec4`, entry, code: depthwiseVec4Wgsl, inputs: IO[entry][0], outputs: IO[entry][1],
+      constants: { ...DEPTHWISE_CONSTANTS, ...constants },
+    });
+
+  /**
    * The 3x3 rolling-rows kernels (depthwise_3x3 / depthwise_3x3s2 in depthwise-vec4.wgsl): `input` [n, ih, iw, c]
-   * -> `output` [n, oh, ow, c] with zero padding (top, left). Specialised per channel count and
-   * rows per invocation, so it compiles on first use (getPipelineSync, like the matmul family).
+   * -> `output` [n, oh, ow, c] with zero padding (top, left), specialised per channel count and
+   * rows per invocation.
    */
   const rolling3x3 = (
     dims: { n: number; ih: number; iw: number; c: number; oh: number; ow: number; top: number; left: number; stride: 1 | 2 },
@@ -130,10 +140,7 @@ export async function createDepthwise(device: GPUDevice): Promise<Depthwise> {
     const entry = stride === 1 ? 'depthwise_3x3' : 'depthwise_3x3s2';
     const label = `${FAMILY}/${entry}`;
     const py = oh >= 56 ? 16 : 8; // measured: 16 rows win at 112 and 56, 8 at 28 and 14
-    const pipe = getPipelineSync(device, {
-      family: `${FAMILY}-vec4`, entry, code: depthwiseVec4Wgsl, inputs: 3, outputs: 1,
-      constants: { WG, C4: c / 4, PY: py, FLIP: opts.flip, HAS_BIAS: opts.bias, ACT: opts.act },
-    });
+    const pipe = vec4Pipeline(entry, { C4: c / 4, PY: py, FLIP: opts.flip, HAS_BIAS: opts.bias, ACT: opts.act });
     const fields = packDepthwiseParams(
       { n, h: ih, w: iw, c, kh: 3, kw: 3 }, { sh: stride, sw: stride, top, left, bottom: 0, right: 0, oh, ow }, 0,
     );
@@ -192,10 +199,7 @@ export async function createDepthwise(device: GPUDevice): Promise<Depthwise> {
         // Windows that do not overlap along x (the patch extraction, 4x4 / 4): the PX columns of an
         // invocation share nothing but the filter, and one column per invocation measured 1.2-1.4x
         // faster at 8x14x14x512 (more, smaller invocations balance better over lavapipe's threads).
-        const pipe = getPipelineSync(device, {
-          family: `${FAMILY}-vec4`, entry: 'depthwise_fwd', code: depthwiseVec4Wgsl, inputs: 3, outputs: 1,
-          constants: { ...DEPTHWISE_CONSTANTS, PX: 1, HAS_BIAS: !!bias, ACT: act },
-        });
+        const pipe = vec4Pipeline('depthwise_fwd', { PX: 1, HAS_BIAS: !!bias, ACT: act });
         const items = n * g.oh * g.ow * (c / 4);
         return bound('depthwise_fwd', pipe, packDepthwiseParams(shape, g, items), items, [x, w, bias ?? noBias, y]);
       }
@@ -223,10 +227,7 @@ export async function createDepthwise(device: GPUDevice): Promise<Depthwise> {
       if (c % 4 === 0 && g.sh === kh && g.sw === kw && kw <= 4) {
         // Windows that do not overlap (the patch extraction): one pass, no partial sums.
         const entry = 'depthwise_patch_dw';
-        const pipe = getPipelineSync(device, {
-          family: `${FAMILY}-vec4`, entry, code: depthwiseVec4Wgsl, inputs: 2, outputs: 1,
-          constants: { ...DEPTHWISE_CONSTANTS, PKW: kw },
-        });
+        const pipe = vec4Pipeline(entry, { PKW: kw });
         const items = kh * (c / 4);
         return { dispatches: [bound(entry, pipe, packDepthwiseParams(shape, g, items), items, [x, dy, dw])], scratchFloats: 0, destroy: () => {} };
       }

@@ -188,16 +188,15 @@ export async function createMatmul(device: GPUDevice, options: MatmulOptions = {
       TRANS_A: !!s.transA, TRANS_B: !!s.transB, HAS_BIAS: !!s.bias, ACT: ACT_CODE[s.act ?? 'none'], ACCUM: !!s.accumulate,
     };
     if (variant === 'reg') constants.WG = regWorkgroupSize(s.n);
-    // The uniform array's length is part of the code: one module (family) per B size.
+    // The wide kernel's module ends with B's loader; a uniform array's length is part of the code,
+    // so there is one module (family) per B size.
     const bLen = (s.n * s.k) / 4;
-    const pipeline = ubo
-      ? getPipelineSync(device, {
-        family: `${FAMILY}-ubo${bLen}`, entry, code: CODE.sg8 + matmulSgWideWgsl + matmulSgUboWgsl.split('B_U_LEN').join(String(bLen)),
-        inputs: 3, outputs: 1, constants, uniformInputs: [1],
-      })
+    const module = ubo
+      ? { family: `${FAMILY}-ubo${bLen}`, code: CODE.sg8 + matmulSgWideWgsl + matmulSgUboWgsl.split('B_U_LEN').join(String(bLen)) }
       : wide
-        ? getPipelineSync(device, { family: `${FAMILY}-wide`, entry, code: CODE.sg8 + matmulSgWideWgsl + matmulSgBstorageWgsl, inputs: 3, outputs: 1, constants })
-        : getPipelineSync(device, { family: FAMILY, entry, code: CODE[variant], inputs: 3, outputs: 1, constants });
+        ? { family: `${FAMILY}-wide`, code: CODE.sg8 + matmulSgWideWgsl + matmulSgBstorageWgsl }
+        : { family: FAMILY, code: CODE[variant] };
+    const pipeline = getPipelineSync(device, { ...module, entry, inputs: 3, outputs: 1, constants, uniformInputs: ubo ? [1] : undefined });
     const { tilesN, workgroups } = wide ? wideGrid(s.m, s.n, maxPerDim) : matmulGrid(variant, s.m, s.n, maxPerDim);
     const params = paramsBuffer(device, label, [['m', 'u32', s.m], ['k', 'u32', s.k], ['n', 'u32', s.n], ['tiles_n', 'u32', tilesN]]);
     const bias = s.bias ? buf.bias! : dummy(device);

@@ -152,11 +152,16 @@ async function shaderModule(device: GPUDevice, family: string, code: string): Pr
   return mod;
 }
 
+/** What identifies a pipeline within a device: module family, entry point, constants and layout. */
+function pipelineKey(spec: PipelineSpec): string {
+  return `${spec.family}/${spec.entry}|${constantsKey(spec.constants ?? {})}|${spec.inputs}:${spec.outputs}:${spec.uniformInputs ?? ''}`;
+}
+
 /** Compiles (once per device, entry point and constants) and returns a compute pipeline. */
 export function getPipeline(device: GPUDevice, spec: PipelineSpec): Promise<GPUComputePipeline> {
   const s = stateOf(device);
   const constants = spec.constants ?? {};
-  const key = `${spec.family}/${spec.entry}|${constantsKey(constants)}|${spec.inputs}:${spec.outputs}:${spec.uniformInputs ?? ""}`;
+  const key = pipelineKey(spec);
   let p = s.pipelines.get(key);
   if (!p) {
     const label = `${spec.family}/${spec.entry}`;
@@ -195,7 +200,7 @@ export function getPipelineSync(device: GPUDevice, spec: PipelineSpec): GPUCompu
   let cache = syncPipelines.get(device);
   if (!cache) syncPipelines.set(device, (cache = new Map()));
   const constants = spec.constants ?? {};
-  const key = `${spec.family}/${spec.entry}|${constantsKey(constants)}|${spec.inputs}:${spec.outputs}:${spec.uniformInputs ?? ''}`;
+  const key = pipelineKey(spec);
   let p = cache.get(key);
   if (!p) {
     const s = stateOf(device);
@@ -323,7 +328,6 @@ export function paramsBuffer(
 
 export type TypedArray = Float32Array | Int32Array | Uint32Array | Uint16Array;
 
-/** STORAGE | COPY_SRC | COPY_DST: what every tensor buffer needs. */
 /**
  * Usage of every buffer the kernels and the graph allocate. UNIFORM too: a kernel may read a small
  * operand through a uniform binding, which lavapipe loads without its per-lane storage-load loop
