@@ -3,7 +3,7 @@
 // src/wgsl/elementwise-vec4.wgsl (one per 4 elements, about twice as fast on lavapipe).
 // Workgroups of WG.
 
-import { elementwiseVec4Wgsl, elementwiseWgsl } from '../wgsl/index.js';
+import { elementwiseCommonWgsl, elementwiseVec4Wgsl, elementwiseWgsl } from '../wgsl/index.js';
 import { dispatch1d } from './dispatch.js';
 import { bindIo, getPipeline, paramsBuffer, type BoundDispatch } from './runtime.js';
 
@@ -55,7 +55,7 @@ export async function createElementwise(device: GPUDevice): Promise<Elementwise>
     names.flatMap((entry) => [false, true].filter((v4) => !v4 || VEC4.has(entry)).map(async (v4) => {
       const [inputs, outputs] = ENTRIES[entry];
       const pipeline = await getPipeline(device, {
-        family: v4 ? `${FAMILY}-vec4` : FAMILY, entry, code: v4 ? elementwiseVec4Wgsl : elementwiseWgsl,
+        family: v4 ? `${FAMILY}-vec4` : FAMILY, entry, code: elementwiseCommonWgsl + (v4 ? elementwiseVec4Wgsl : elementwiseWgsl),
         inputs, outputs, constants: ELEMENTWISE_CONSTANTS,
       });
       pipelines.set(`${entry}/${v4}`, pipeline);

@@ -4,30 +4,7 @@
 // activation tensors of a training step. Same params struct, binding order and semantics; `p.n`
 // still counts floats. Indices below count vec4s.
 
-struct ElementwiseParams {
-  n: u32,
-  alpha: f32,
-  beta: f32,
-  pad0: u32,
-}
-
-override WG: u32 = 256u;
-
-@group(0) @binding(0) var<uniform> p: ElementwiseParams;
-
-// Signature (0 inputs, 1 output).
-@group(0) @binding(1) var<storage, read_write> out0: array<vec4f>;
-// Signature (1 input, 1 output).
-@group(0) @binding(1) var<storage, read> x1: array<vec4f>;
-@group(0) @binding(2) var<storage, read_write> y1: array<vec4f>;
-// Signature (2 inputs, 1 output).
-@group(0) @binding(1) var<storage, read> a2: array<vec4f>;
-@group(0) @binding(2) var<storage, read> b2: array<vec4f>;
-@group(0) @binding(3) var<storage, read_write> y2: array<vec4f>;
-
-fn flat(gid: vec3u, nwg: vec3u) -> u32 {
-  return gid.x + (gid.y + gid.z * nwg.y) * nwg.x * WG;
-}
+alias Elem = vec4f;  // what the arrays of elementwise-common.wgsl hold
 
 // out = alpha
 @compute @workgroup_size(WG)

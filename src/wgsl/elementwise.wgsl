@@ -4,30 +4,7 @@
 //
 // Shapes: every array has `n` elements; `alpha`, `beta` are the scalars of the entry point.
 
-struct ElementwiseParams {
-  n: u32,
-  alpha: f32,
-  beta: f32,
-  pad0: u32,
-}
-
-override WG: u32 = 256u;
-
-@group(0) @binding(0) var<uniform> p: ElementwiseParams;
-
-// Signature (0 inputs, 1 output).
-@group(0) @binding(1) var<storage, read_write> out0: array<f32>;
-// Signature (1 input, 1 output).
-@group(0) @binding(1) var<storage, read> x1: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y1: array<f32>;
-// Signature (2 inputs, 1 output).
-@group(0) @binding(1) var<storage, read> a2: array<f32>;
-@group(0) @binding(2) var<storage, read> b2: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y2: array<f32>;
-
-fn flat(gid: vec3u, nwg: vec3u) -> u32 {
-  return gid.x + (gid.y + gid.z * nwg.y) * nwg.x * WG;
-}
+alias Elem = f32;  // what the arrays of elementwise-common.wgsl hold
 
 // out = alpha
 @compute @workgroup_size(WG)
