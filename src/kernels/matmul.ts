@@ -8,12 +8,13 @@
 // (./matmul-autotune.ts). A 1x1 convolution over NHWC is this with M = N*H*W, K = cin, N = cout.
 
 import {
-  matmulCommonWgsl, matmulSgBstorageWgsl, matmulSgUboWgsl, matmulSgWgsl, matmulSgWideWgsl, matmulTiledWgsl, matmulWgsl,
+  matmulCommonWgsl, matmulSgWgsl, matmulSgWideWgsl, matmulTiledWgsl, matmulWgsl,
 } from '../wgsl/index.js';
 import { dispatch1d } from './dispatch.js';
 import { bindIo, createStorage, getPipelineSync, GpuError, paramsBuffer, type BoundDispatch } from './runtime.js';
 import { pickMatmulVariant, type AutotuneCache } from './matmul-autotune.js';
 import { hasSubgroupSize } from './subgroups.js';
+import { planWindows, wideLoopsWgsl, windowBindings } from './matmul-windows.js';
 
 const FAMILY = 'matmul';
 export const MATMUL_VARIANTS = ['reg', 'sg8', 'tiled'] as const;
@@ -106,11 +107,6 @@ function wideGrid(m: number, n: number, maxPerDim: number) {
   return { tilesN, workgroups: dispatch1d(tilesN * Math.ceil(m / MATMUL_TILES.sg8.rows), 1, maxPerDim) };
 }
 
-/** Whether `b` can be bound whole as a uniform buffer (its usage allows it, at most 64 KiB). */
-function fitsUniform(device: GPUDevice, b: GPUBuffer): boolean {
-  return (b.usage & GPUBufferUsage.UNIFORM) !== 0 && b.size <= Math.min(65536, device.limits.maxUniformBufferBindingSize);
-}
-
 function check(label: string, name: string, buffer: GPUBuffer | undefined, floats: number, shape: string): void {
   if (!buffer) throw new RangeError(`${label}: missing buffer ${name} (${shape})`);
   if (buffer.size < floats * 4) {
@@ -170,13 +166,13 @@ export async function createMatmul(device: GPUDevice, options: MatmulOptions = {
   const matmul = (s: MatmulShape, buf: MatmulBuffers): BoundDispatch => {
     // sg8 reads both operands as vec4s along k and writes C as vec4s when A is [M,K], B is [N,K]
     // and K and N are multiples of 4. With 16 x 16 outputs per workgroup (matmul-sg-wide.wgsl)
-    // when B fits a uniform binding (at most 64 KiB, its buffer allowing UNIFORM) or K and N are
-    // both at least 256; see that file for the measurements behind the rule.
+    // when B's buffer allows UNIFORM usage (B^T then read through 64 KiB uniform windows,
+    // matmul-windows.ts) or K and N are both at least 256; see that file for the measurements.
     const v4 = variant === 'sg8' && !s.transA && s.transB && s.k % 4 === 0 && s.n % 4 === 0;
-    const ubo = v4 && s.n > 8 && fitsUniform(device, buf.b);
-    const wide = ubo || (v4 && s.k >= 256 && s.n >= 256);
+    const windows = v4 && s.n > 8 && (buf.b.usage & GPUBufferUsage.UNIFORM) !== 0 ? planWindows(device, s.k, s.n) : undefined;
+    const wide = !!windows || (v4 && s.k >= 256 && s.n >= 256);
     const entry = wide ? 'matmul_sg8_v4w' : v4 ? 'matmul_sg8_v4' : ENTRY[variant];
-    const label = `${FAMILY}/${entry}${ubo ? 'u' : ''}`;
+    const label = `${FAMILY}/${entry}${windows ? 'u' : ''}`;
     checkDims(label, { m: s.m, k: s.k, n: s.n });
     const shape = `A ${s.transA ? `[K,M]=[${s.k},${s.m}]` : `[M,K]=[${s.m},${s.k}]`}, ` +
       `B ${s.transB ? `[N,K]=[${s.n},${s.k}]` : `[K,N]=[${s.k},${s.n}]`}, C [M,N]=[${s.m},${s.n}]`;
@@ -188,19 +184,17 @@ export async function createMatmul(device: GPUDevice, options: MatmulOptions = {
       TRANS_A: !!s.transA, TRANS_B: !!s.transB, HAS_BIAS: !!s.bias, ACT: ACT_CODE[s.act ?? 'none'], ACCUM: !!s.accumulate,
     };
     if (variant === 'reg') constants.WG = regWorkgroupSize(s.n);
-    // The wide kernel's module ends with B's loader; a uniform array's length is part of the code,
-    // so there is one module (family) per B size.
-    const bLen = (s.n * s.k) / 4;
-    const module = ubo
-      ? { family: `${FAMILY}-ubo${bLen}`, code: CODE.sg8 + matmulSgWideWgsl + matmulSgUboWgsl.split('B_U_LEN').join(String(bLen)) }
-      : wide
-        ? { family: `${FAMILY}-wide`, code: CODE.sg8 + matmulSgWideWgsl + matmulSgBstorageWgsl }
-        : { family: FAMILY, code: CODE[variant] };
-    const pipeline = getPipelineSync(device, { ...module, entry, inputs: 3, outputs: 1, constants, uniformInputs: ubo ? [1] : undefined });
+    // The wide kernel's module ends with its k loops, one per window (a uniform array's length is
+    // part of the code, so a windowed module is specific to K and N).
+    const module = wide
+      ? { family: `${FAMILY}-wide${windows ? `-k${s.k}-n${s.n}` : ''}`, code: CODE.sg8 + matmulSgWideWgsl + wideLoopsWgsl(s.k, windows) }
+      : { family: FAMILY, code: CODE[variant] };
+    const pipeline = getPipelineSync(device, { ...module, entry, inputs: 3, outputs: 1, constants, uniformTail: windows?.ranges.length });
     const { tilesN, workgroups } = wide ? wideGrid(s.m, s.n, maxPerDim) : matmulGrid(variant, s.m, s.n, maxPerDim);
     const params = paramsBuffer(device, label, [['m', 'u32', s.m], ['k', 'u32', s.k], ['n', 'u32', s.n], ['tiles_n', 'u32', tilesN]]);
     const bias = s.bias ? buf.bias! : dummy(device);
-    return { label, pipeline, bindGroup: bindIo(device, label, pipeline, params, [buf.a, buf.b, bias, buf.c]), workgroups };
+    const tail = windows ? windowBindings(buf.b, s.k, windows) : [];
+    return { label, pipeline, bindGroup: bindIo(device, label, pipeline, params, [buf.a, buf.b, bias, buf.c, ...tail]), workgroups };
   };
 
   const dbPass = (entry: string, m: number, n: number, rows: number, chunks: number, accumulate: boolean,

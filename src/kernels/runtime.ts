@@ -100,21 +100,21 @@ function toRecord(constants: Constants): Record<string, number> {
   return out;
 }
 
-/** One explicit layout per (inputs, outputs) count: binding 0 uniform, inputs, then outputs. */
-export function ioLayout(device: GPUDevice, inputs: number, outputs: number, uniformInputs: readonly number[] = []): GPUBindGroupLayout {
+/**
+ * One explicit layout per (inputs, outputs, uniformTail) count: binding 0 uniform, inputs
+ * (read-only storage), outputs (storage), then `uniformTail` uniform bindings (matmul's windows).
+ */
+export function ioLayout(device: GPUDevice, inputs: number, outputs: number, uniformTail = 0): GPUBindGroupLayout {
   const s = stateOf(device);
-  const key = `${inputs}:${outputs}${uniformInputs.length ? `:u${uniformInputs.join(',')}` : ''}`;
+  const key = `${inputs}:${outputs}${uniformTail ? `:u${uniformTail}` : ''}`;
   let layout = s.layouts.get(key);
   if (!layout) {
     const entries: GPUBindGroupLayoutEntry[] = [
       { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } },
     ];
-    for (let i = 0; i < inputs + outputs; i++) {
-      entries.push({
-        binding: 1 + i,
-        visibility: GPUShaderStage.COMPUTE,
-        buffer: { type: i < inputs ? (uniformInputs.includes(i) ? 'uniform' : 'read-only-storage') : 'storage' },
-      });
+    for (let i = 0; i < inputs + outputs + uniformTail; i++) {
+      const type = i < inputs ? 'read-only-storage' : i < inputs + outputs ? 'storage' : 'uniform';
+      entries.push({ binding: 1 + i, visibility: GPUShaderStage.COMPUTE, buffer: { type } });
     }
     layout = device.createBindGroupLayout({ label: `io/${key}`, entries });
     s.layouts.set(key, layout);
@@ -130,8 +130,8 @@ export interface PipelineSpec {
   inputs: number;
   outputs: number;
   constants?: Constants;
-  /** Inputs (0-based) bound as uniform buffers instead of read-only storage. */
-  uniformInputs?: readonly number[];
+  /** Uniform bindings after the outputs (see ioLayout). */
+  uniformTail?: number;
 }
 
 async function shaderModule(device: GPUDevice, family: string, code: string): Promise<GPUShaderModule> {
@@ -154,7 +154,7 @@ async function shaderModule(device: GPUDevice, family: string, code: string): Pr
 
 /** What identifies a pipeline within a device: module family, entry point, constants and layout. */
 function pipelineKey(spec: PipelineSpec): string {
-  return `${spec.family}/${spec.entry}|${constantsKey(spec.constants ?? {})}|${spec.inputs}:${spec.outputs}:${spec.uniformInputs ?? ''}`;
+  return `${spec.family}/${spec.entry}|${constantsKey(spec.constants ?? {})}|${spec.inputs}:${spec.outputs}:${spec.uniformTail ?? 0}`;
 }
 
 /** Compiles (once per device, entry point and constants) and returns a compute pipeline. */
@@ -169,7 +169,7 @@ export function getPipeline(device: GPUDevice, spec: PipelineSpec): Promise<GPUC
       const module = await shaderModule(device, spec.family, spec.code);
       const layout = device.createPipelineLayout({
         label,
-        bindGroupLayouts: [ioLayout(device, spec.inputs, spec.outputs, spec.uniformInputs)],
+        bindGroupLayouts: [ioLayout(device, spec.inputs, spec.outputs, spec.uniformTail)],
       });
       try {
         return await device.createComputePipelineAsync({
@@ -212,7 +212,7 @@ export function getPipelineSync(device: GPUDevice, spec: PipelineSpec): GPUCompu
     }
     p = device.createComputePipeline({
       label,
-      layout: device.createPipelineLayout({ label, bindGroupLayouts: [ioLayout(device, spec.inputs, spec.outputs, spec.uniformInputs)] }),
+      layout: device.createPipelineLayout({ label, bindGroupLayouts: [ioLayout(device, spec.inputs, spec.outputs, spec.uniformTail)] }),
       compute: { module, entryPoint: spec.entry, constants: toRecord(constants) },
     });
     cache.set(key, p);
@@ -249,25 +249,27 @@ function idOf(o: object): number {
 const BIND_GROUP_CACHE_LIMIT = 16384;
 
 /**
- * Builds the bind group for a pipeline: params uniform, then inputs, then outputs. Bind groups
- * are cached per device by (pipeline, buffers): a training step that binds the same pooled
- * buffers again gets the same bind group instead of a new allocation.
+ * Builds the bind group for a pipeline: params uniform, then inputs, then outputs (then any
+ * uniform tail), each a whole buffer or a range of one. Bind groups are cached per device by
+ * (pipeline, buffers, ranges): a training step that binds the same pooled buffers again gets the
+ * same bind group instead of a new allocation.
  */
 export function bindIo(
   device: GPUDevice,
   label: string,
   pipeline: GPUComputePipeline,
   params: GPUBuffer,
-  buffers: readonly GPUBuffer[],
+  buffers: readonly (GPUBuffer | GPUBufferBinding)[],
 ): GPUBindGroup {
   const s = stateOf(device);
-  const key = [pipeline, params, ...buffers].map(idOf).join(',');
+  const resources: GPUBufferBinding[] = [params, ...buffers].map((b) => ('buffer' in b ? b : { buffer: b }));
+  const key = [idOf(pipeline), ...resources.map((r) => `${idOf(r.buffer)}${r.offset || r.size ? `@${r.offset ?? 0}+${r.size}` : ''}`)].join(',');
   let group = s.bindGroups.get(key);
   if (!group) {
     group = device.createBindGroup({
       label,
       layout: pipeline.getBindGroupLayout(0),
-      entries: [params, ...buffers].map((buffer, binding) => ({ binding, resource: { buffer } })),
+      entries: resources.map((resource, binding) => ({ binding, resource })),
     });
     if (s.bindGroups.size >= BIND_GROUP_CACHE_LIMIT) s.bindGroups.clear();
     s.bindGroups.set(key, group);
@@ -331,7 +333,7 @@ export type TypedArray = Float32Array | Int32Array | Uint32Array | Uint16Array;
 /**
  * Usage of every buffer the kernels and the graph allocate. UNIFORM too: a kernel may read a small
  * operand through a uniform binding, which lavapipe loads without its per-lane storage-load loop
- * (matmul_sg8_v4wu).
+ * (matmul_sg8_v4wu, matmul-windows.ts).
  */
 export function storageUsage(): number {
   return GPUBufferUsage.STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;

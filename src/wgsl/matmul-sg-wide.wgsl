@@ -1,16 +1,34 @@
 // matmul_sg8_v4 with 16 x 16 outputs per workgroup: each lane loads two B vec4s per step of 4 k
-// and each A vec4 feeds 32 multiply-adds instead of 16. B comes through `load_b`, defined by the
-// fragment the host appends after this one: matmul-sg-ubo.wgsl (B^T of at most 64 KiB in a
-// uniform binding, which lavapipe loads with a straight-line gather instead of its per-lane
-// storage-load loop) or matmul-sg-bstorage.wgsl (B^T in storage, for K and N >= 256).
+// and each A vec4 feeds 32 multiply-adds instead of 16.
 //
-// Measured on lavapipe against matmul_sg8_v4 (interleaved, bias + relu6). Uniform B: 1.27x at
-// M100352 K32 N64, 1.06x at M25088 K64 N128, 1.39x at M25088 K128 N128. Storage B: 1.05x at
-// M6272 K256 N256, 1.02x at M1568 K256 N512, 1.19x at M1568 K512 N512, 0.98x at 1024^3; with
-// smaller K it ranged 0.9-1.14x, so the host keeps matmul_sg8_v4 there.
+// B^T is read by `b_loops`, which the host appends (src/kernels/matmul-windows.ts): it picks, by
+// the tile's first column, the k loop (matmul-sg-bloop.wgsl) of the uniform window that holds
+// those columns of B^T (matmul-sg-window.wgsl) or the loop over storage for columns no window
+// holds. Why windows: lavapipe loads a uniform
+// binding with a straight-line gather, about half the cost of its per-lane storage-load loop
+// (docs/KERNELS.md), but a binding holds only 64 KiB and a stage has only 12 uniform bindings.
+// The choice is made once per tile, outside the k loop: lavapipe runs both sides of a branch
+// under a lane mask, and a loop whose lanes are all masked off ends at once.
+//
+// Measured on lavapipe (interleaved, bias + relu6), windows against B^T from storage in this
+// kernel: one window 1.27x at M100352 K32 N64, 1.39x at M25088 K128 N128; 2 windows 1.16-1.24x at
+// M6272 K128 N256; 4 windows 1.14x at M6272 K256 N256; 8 windows 1.15x at M1568 K256 N512 and
+// 1.27x at M1568 K512 N256. The storage loop alone: 1.02-1.19x over matmul_sg8_v4 for K and
+// N >= 256, 0.9-1.14x below, so without a window the host keeps matmul_sg8_v4 there.
 //
 // Shapes: A [M,K], B stored [N,K], K % 4 == 0, N % 4 == 0, bias [N] -> C [M,N]; tiles_n counts
 // 16-column tiles.
+
+// Where this lane's two rows of A start (in vec4s) and the columns of C (rows of B^T) of its two
+// B loads. K / 4 goes beside it: a loop around subgroupBroadcast needs a uniform bound, and WGSL's
+// uniformity analysis sees a struct with one per-lane field as per-lane as a whole.
+struct WideRun { a0: u32, a1: u32, j0: u32, j1: u32 }
+// The lane's 32 outputs: columns j0..j0+7 (left) and j0+8..j0+15 (right).
+struct Wide { left: Tile, right: Tile }
+
+fn wide_zero() -> Wide {
+  return Wide(Tile(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0)), Tile(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0)));
+}
 
 @compute @workgroup_size(8)
 fn matmul_sg8_v4w(
@@ -22,18 +40,11 @@ fn matmul_sg8_v4w(
   let o = Origin((tile / p.tiles_n) * 16u, (tile % p.tiles_n) * 16u);
   if (o.i0 >= p.m) { return; }
   let k4 = p.k / 4u;
-  let a0_base = min(o.i0 + lane, p.m - 1u) * k4;
-  let a1_base = min(o.i0 + 8u + lane, p.m - 1u) * k4;
-  let b0_base = min(o.j0 + lane, p.n - 1u) * k4;
-  let b1_base = min(o.j0 + 8u + lane, p.n - 1u) * k4;
-  var left = Tile(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
-  var right = Tile(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
-  for (var k = 0u; k < k4; k++) {
-    let a0 = a_v4[a0_base + k];
-    let a1 = a_v4[a1_base + k];
-    left = step4(left, a0, a1, load_b(b0_base + k));
-    right = step4(right, a0, a1, load_b(b1_base + k));
-  }
-  store_tile_v4(o, lane, left);
-  if (o.j0 + 8u < p.n) { store_tile_v4(Origin(o.i0, o.j0 + 8u), lane, right); }
+  let run = WideRun(
+    min(o.i0 + lane, p.m - 1u) * k4, min(o.i0 + 8u + lane, p.m - 1u) * k4,
+    min(o.j0 + lane, p.n - 1u), min(o.j0 + 8u + lane, p.n - 1u),
+  );
+  let t = b_loops(o.j0, run, k4);
+  store_tile_v4(o, lane, t.left);
+  if (o.j0 + 8u < p.n) { store_tile_v4(Origin(o.i0, o.j0 + 8u), lane, t.right); }
 }

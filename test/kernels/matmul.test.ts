@@ -88,29 +88,34 @@ for (const variant of MATMUL_VARIANTS) {
 
     // B stored [N,K] with K % 4 == 0 and N % 4 == 0: sg8 reads both operands and writes C as vec4s
     // (matmul_sg8_v4); N = 12 and 20 leave a half-wide last tile, M = 45 and 17 a partial one.
-    // With B in a buffer that allows UNIFORM usage, at most 64 KiB and N > 8, sg8 reads B through a
-    // uniform binding with 16 x 16 tiles (label matmul_sg8_v4wu): each case runs both ways. Then the
-    // backbone's first pointwise layer, the largest B a uniform binding holds (64 KiB), and K, N >=
-    // 256 (16 x 16 tiles with B from storage), with partial tiles.
+    // With B in a buffer that allows UNIFORM usage and N > 8, sg8 reads B^T through 64 KiB uniform
+    // windows with 16 x 16 tiles (label matmul_sg8_v4wu, src/kernels/matmul-windows.ts): each case
+    // runs both ways. The windows: one (the backbone's first pointwise layer; 64 KiB exactly), three
+    // with a last one 4 rows wide (k128 n260), five (k256 n260), and more than a stage can bind
+    // (k1024 n200: 11 windows of 16 rows, the last 24 rows from storage); none when a window would
+    // hold under 16 rows (k2048). Without windows, 16 x 16 tiles with B from storage when K and
+    // N >= 256.
     const v4Cases: Case[] = [
       { m: 45, k: 36, n: 20, transB: true, bias: true, act: 'relu6' },
       { m: 17, k: 8, n: 12, transB: true, accumulate: true },
       { m: 33, k: 4, n: 8, transB: true, bias: true, act: 'relu', accumulate: true },
       { m: 100, k: 32, n: 64, transB: true, bias: true, act: 'relu6' },
       { m: 37, k: 128, n: 128, transB: true, bias: true, accumulate: true },
-      // K and N >= 256 with B past 64 KiB: the 16 x 16 tiles with B from storage.
+      { m: 37, k: 128, n: 260, transB: true, bias: true, act: 'relu6' },
       { m: 37, k: 256, n: 260, transB: true, bias: true, act: 'relu6' },
+      { m: 21, k: 1024, n: 200, transB: true, bias: true, accumulate: true },
+      { m: 19, k: 2048, n: 12, transB: true, bias: true },
     ];
     const wideStorage = (s: Case) => s.k >= 256 && s.n >= 256;
-    const fitsUniform = (s: Case) => s.n > 8 && s.n * s.k * 4 <= 65536;
+    const windowed = (s: Case) => s.n > 8 && s.k * 4 * 16 <= 65536;
     v4Cases.forEach((s, i) => {
       it(`${name(s)} (vec4 operands in sg8, B in storage)`, async () => {
         const label = await check(mm, bufs, s, 31 + i, undefined, true);
         if (variant === 'sg8') expect(label).to.equal(wideStorage(s) ? 'matmul/matmul_sg8_v4w' : 'matmul/matmul_sg8_v4');
       });
-      it(`${name(s)} (vec4 operands in sg8, B through a uniform binding when N > 8)`, async () => {
+      it(`${name(s)} (vec4 operands in sg8, B through uniform windows when N > 8)`, async () => {
         const label = await check(mm, bufs, s, 41 + i);
-        const want = fitsUniform(s) ? 'matmul_sg8_v4wu' : wideStorage(s) ? 'matmul_sg8_v4w' : 'matmul_sg8_v4';
+        const want = windowed(s) ? 'matmul_sg8_v4wu' : wideStorage(s) ? 'matmul_sg8_v4w' : 'matmul_sg8_v4';
         if (variant === 'sg8') expect(label).to.equal(`matmul/${want}`);
       });
     });
