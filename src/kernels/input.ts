@@ -125,6 +125,11 @@ export async function createInput(device: GPUDevice): Promise<Input> {
   return {
     inference(s, src, y) {
       check(s, src, y, 'inference');
+      const bytes = s.n * s.hin * s.win * 3;
+      if (s.hin === s.hout && s.win === s.wout && bytes % 4 === 0) {
+        const pipeline = getPipelineSync(device, { family: FAMILY, entry: 'input_bytes', code: inputWgsl, inputs: 2, outputs: 1, constants: { WG } });
+        return bind('input_bytes', pipeline, s, 0, [src, src, y], dispatch1d(bytes / 4, WG, maxDim));
+      }
       return bind('input_resize', resizeFor(s, false), s, 0, [src, src, y], dispatch1d(s.n * s.hout * s.wout, WG, maxDim));
     },
     training(s, src, rng, y, opts = {}) {

@@ -15,7 +15,11 @@ const SHAPES: InputShape[] = [
   { n: 3, hin: 13, win: 9, hout: 13, wout: 9 },
   { n: 8, hin: 48, win: 48, hout: 224, wout: 224 },
   { n: 1, hin: 300, win: 200, hout: 224, wout: 224 },
+  // Same size with a multiple of 4 bytes: input_bytes (n3 13x9 above has 1053 bytes: input_resize).
+  { n: 2, hin: 6, win: 10, hout: 6, wout: 10 },
+  { n: 2, hin: 224, win: 224, hout: 224, wout: 224 },
 ];
+const sameSizeBytes = (s: InputShape) => s.hin === s.hout && s.win === s.wout && (s.n * s.hin * s.win * 3) % 4 === 0;
 
 function bytesFor(seed: number, count: number): Uint8Array {
   const r = rng(seed);
@@ -38,7 +42,9 @@ describe('input', () => {
         const bytes = bytesFor(s.n * s.hin, s.n * s.hin * s.win * 3);
         const n = s.n * s.hout * s.wout * 3;
         const y = bufs.poisoned(n);
-        await run(device, k.inference(s, bufs.from(packBytes(bytes)), y));
+        const bound = k.inference(s, bufs.from(packBytes(bytes)), y);
+        expect(bound.label).to.equal(sameSizeBytes(s) ? 'input/input_bytes' : 'input/input_resize');
+        await run(device, bound);
         expectClose(await bufs.read(y, n), ref.preprocess(ref.resize(s, bytes)), 1e-5, 'inference');
       });
     }
