@@ -107,9 +107,10 @@ export async function createInput(device: GPUDevice): Promise<Input> {
     pipe('input_advance', 0, 1, {}),
   ]);
   const maxDim = device.limits.maxComputeWorkgroupsPerDimension;
+  const sameSize = (s: InputShape) => s.hin === s.hout && s.win === s.wout;
   // Same size in and out: the identity specialisation (compiled on first use).
   const resizeFor = (s: InputShape, augment: boolean): GPUComputePipeline =>
-    s.hin === s.hout && s.win === s.wout
+    sameSize(s)
       ? getPipelineSync(device, { family: FAMILY, entry: 'input_resize', code: inputWgsl, inputs: 2, outputs: 1, constants: { WG, AUGMENT: augment, IDENTITY: true } })
       : augment ? resizeAug : resize;
 
@@ -126,7 +127,7 @@ export async function createInput(device: GPUDevice): Promise<Input> {
     inference(s, src, y) {
       check(s, src, y, 'inference');
       const bytes = s.n * s.hin * s.win * 3;
-      if (s.hin === s.hout && s.win === s.wout && bytes % 4 === 0) {
+      if (sameSize(s) && bytes % 4 === 0) {
         const pipeline = getPipelineSync(device, { family: FAMILY, entry: 'input_bytes', code: inputWgsl, inputs: 2, outputs: 1, constants: { WG } });
         return bind('input_bytes', pipeline, s, 0, [src, src, y], dispatch1d(bytes / 4, WG, maxDim));
       }

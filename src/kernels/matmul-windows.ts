@@ -10,9 +10,7 @@ import { matmulSgBloopWgsl, matmulSgWindowWgsl } from '../wgsl/index.js';
 const FIRST_WINDOW_BINDING = 5;
 
 export interface BWindows {
-  /** Rows of B^T (columns of C) per window, a multiple of 16. */
-  readonly cols: number;
-  /** [first, end) rows of B^T of each window, from row 0. */
+  /** [first, end) rows of B^T (columns of C) of each window, from row 0; a multiple of 16 each but the last. */
   readonly ranges: readonly (readonly [number, number])[];
   /** Whether the windows hold every row of B^T (else the rest is read from storage). */
   readonly complete: boolean;
@@ -26,7 +24,7 @@ export function planWindows(device: GPUDevice, k: number, n: number): BWindows |
   if (cols < 16 || slots < 1) return undefined;
   const count = Math.min(slots, Math.ceil(n / cols));
   const ranges = Array.from({ length: count }, (_, i) => [i * cols, Math.min(n, (i + 1) * cols)] as const);
-  return { cols, ranges, complete: count * cols >= n };
+  return { ranges, complete: count * cols >= n };
 }
 
 /** `template` with its placeholders (upper-case words from `fill`) replaced. */

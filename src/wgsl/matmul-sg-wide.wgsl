@@ -4,9 +4,9 @@
 // B^T is read by `b_loops`, which the host appends (src/kernels/matmul-windows.ts): it picks, by
 // the tile's first column, the k loop (matmul-sg-bloop.wgsl) of the uniform window that holds
 // those columns of B^T (matmul-sg-window.wgsl) or the loop over storage for columns no window
-// holds. Why windows: lavapipe loads a uniform
-// binding with a straight-line gather, about half the cost of its per-lane storage-load loop
-// (docs/KERNELS.md), but a binding holds only 64 KiB and a stage has only 12 uniform bindings.
+// holds. Why windows: lavapipe loads a uniform binding with a straight-line gather, about half the
+// cost of its per-lane storage-load loop (docs/KERNELS.md), but a binding holds only 64 KiB and a
+// stage has only 12 uniform bindings.
 // The choice is made once per tile, outside the k loop: lavapipe runs both sides of a branch
 // under a lane mask, and a loop whose lanes are all masked off ends at once.
 //
