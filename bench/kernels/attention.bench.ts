@@ -3,8 +3,9 @@
 //
 //   npx tsx bench/kernels/attention.bench.ts      (or import { runAttentionBench } from a suite)
 //
-// Synchronisation as in conv.bench.ts: each timed run is one op and ends when the queue is idle;
-// TF.js's batched commands are flushed the way its own readback does; nothing is read back.
+// Synchronisation: each timed run is one op in one submit and ends when the queue is idle (the
+// submit and its wait, ~0.3 ms here, are included on both sides); TF.js's batched commands are
+// flushed the way its own readback does (see conv.bench.ts); nothing is read back.
 // Shapes: PAtt-Lite's own token form at batch 8 (4 tokens of 32: tiny, launch-bound), the
 // published batch form at batch 128 ([128,32] scores across the batch), and a larger token form
 // (196 tokens of 64) where the arithmetic shows. FLOPs count the two matrix products
