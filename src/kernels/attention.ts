@@ -12,7 +12,7 @@
 // subgroups; on lavapipe at batch 8, 196 tokens of 64, interleaved: forward 12.6 vs 76 ms naive
 // and 62 ms TF.js WebGPU, backward 37 vs 172 ms). 'auto' takes sg8 where it runs.
 
-import { attentionSgBwdWgsl, attentionSgCommonWgsl, attentionSgWgsl, attentionWgsl } from '../wgsl/index.js';
+import { attentionSgBwdWgsl, attentionSgCommonWgsl, attentionSgWgsl, attentionWgsl, subgroupTileWgsl } from '../wgsl/index.js';
 import { dispatch1d } from './dispatch.js';
 import { bindIo, createStorage, getPipeline, getPipelineSync, GpuError, paramsBuffer, type BoundDispatch } from './runtime.js';
 import { hasSubgroupSize } from './subgroups.js';
@@ -84,8 +84,8 @@ type Entry = keyof typeof ENTRIES;
 // sg8: probs and dz take 16 query rows per workgroup of 8 lanes; av makes 16 x 8 of C per workgroup.
 const SG_ENTRIES = { attention_probs_sg8: [3, 1], attention_probs_sg8_v4: [3, 1], attention_av_sg8: [3, 1], attention_dz_sg8: [5, 2] } as const;
 type SgEntry = keyof typeof SG_ENTRIES;
-const SG_CODE = attentionSgCommonWgsl + attentionSgWgsl;
-const SG_BWD_CODE = attentionSgCommonWgsl + attentionSgBwdWgsl;
+const SG_CODE = attentionSgCommonWgsl + subgroupTileWgsl + attentionSgWgsl;
+const SG_BWD_CODE = attentionSgCommonWgsl + subgroupTileWgsl + attentionSgBwdWgsl;
 /** attention_av_sg8 specialisations: C = alpha * op(A) B (+ C). */
 interface AvMode { readonly TRANS_A: boolean; readonly USE_SCALE: boolean; readonly ACCUM: boolean }
 const AV = {

@@ -8,7 +8,7 @@
 // (./matmul-autotune.ts). A 1x1 convolution over NHWC is this with M = N*H*W, K = cin, N = cout.
 
 import {
-  matmulCommonWgsl, matmulSgWgsl, matmulSgWideWgsl, matmulTiledWgsl, matmulWgsl,
+  matmulCommonWgsl, matmulSgWgsl, matmulSgWideWgsl, matmulTiledWgsl, matmulWgsl, subgroupTileWgsl,
 } from '../wgsl/index.js';
 import { dispatch1d } from './dispatch.js';
 import { bindIo, createStorage, getPipelineSync, GpuError, paramsBuffer, type BoundDispatch } from './runtime.js';
@@ -124,7 +124,7 @@ const ENTRY: Record<MatmulVariant, string> = { reg: 'matmul_reg', sg8: 'matmul_s
 // Each variant's module: the shared fragment (params, bindings, epilogue) and its own kernel.
 const CODE: Record<MatmulVariant, string> = {
   reg: matmulCommonWgsl + matmulWgsl,
-  sg8: 'enable subgroups;\n' + matmulCommonWgsl + matmulSgWgsl,
+  sg8: 'enable subgroups;\n' + matmulCommonWgsl + subgroupTileWgsl + matmulSgWgsl,
   tiled: matmulCommonWgsl + matmulTiledWgsl,
 };
 

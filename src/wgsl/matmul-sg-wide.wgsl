@@ -27,7 +27,7 @@ struct WideRun { a0: u32, a1: u32, j0: u32, j1: u32 }
 struct Wide { left: Tile, right: Tile }
 
 fn wide_zero() -> Wide {
-  return Wide(Tile(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0)), Tile(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0)));
+  return Wide(ZERO_TILE, ZERO_TILE);
 }
 
 @compute @workgroup_size(8)

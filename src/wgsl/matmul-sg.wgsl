@@ -20,8 +20,8 @@
 // Edges: rows and columns past M and N are clamped for loads and skipped for stores; K need not be
 // a multiple of 4 in matmul_sg8 (a scalar tail loop finishes it).
 //
-// Params, bindings, override constants and the epilogue: matmul-common.wgsl, which the host
-// prepends after `enable subgroups;`.
+// Params, bindings, override constants and the epilogue: matmul-common.wgsl; the tile and its
+// steps: subgroup-tile.wgsl. The host prepends both after `enable subgroups;`.
 //
 // Shapes: A [M,K] (TRANS_A: stored [K,M]), B [K,N] (TRANS_B: stored [N,K]), bias [N], C [M,N].
 
@@ -37,27 +37,7 @@ fn b4_at(base: u32, stride: u32, k: u32) -> vec4f {
   return vec4f(b[o], b[o + stride], b[o + 2u * stride], b[o + 3u * stride]);
 }
 
-// Lanes 0..3 and 4..7 of x, as seen by every lane.
-fn lanes_lo(x: f32) -> vec4f {
-  return vec4f(subgroupBroadcast(x, 0u), subgroupBroadcast(x, 1u), subgroupBroadcast(x, 2u), subgroupBroadcast(x, 3u));
-}
-fn lanes_hi(x: f32) -> vec4f {
-  return vec4f(subgroupBroadcast(x, 4u), subgroupBroadcast(x, 5u), subgroupBroadcast(x, 6u), subgroupBroadcast(x, 7u));
-}
-
-// A lane's 16 outputs: rows r0 (lo: columns j0..j0+3, hi: j0+4..j0+7) and r1.
-struct Tile { r0l: vec4f, r0h: vec4f, r1l: vec4f, r1h: vec4f }
-
-// One k: this lane's A values of its two rows times the 8 B values of the subgroup's lanes.
-fn step(t: Tile, a0: f32, a1: f32, bv: f32) -> Tile {
-  let bl = lanes_lo(bv);
-  let bh = lanes_hi(bv);
-  return Tile(fma(vec4f(a0), bl, t.r0l), fma(vec4f(a0), bh, t.r0h), fma(vec4f(a1), bl, t.r1l), fma(vec4f(a1), bh, t.r1h));
-}
-// Four k at once (unrolled: lavapipe runs every loop under a lane mask).
-fn step4(t: Tile, a0: vec4f, a1: vec4f, bv: vec4f) -> Tile {
-  return step(step(step(step(t, a0.x, a1.x, bv.x), a0.y, a1.y, bv.y), a0.z, a1.z, bv.z), a0.w, a1.w, bv.w);
-}
+// lanes_lo / lanes_hi, Tile, ZERO_TILE, step and step4: subgroup-tile.wgsl, prepended by the host.
 
 // Where a workgroup's tile lies: rows i0.., columns j0.. (flat tile index t = tm * tiles_n + tn,
 // folded over y/z of a large dispatch).
@@ -95,7 +75,7 @@ fn matmul_sg8(
   let b_base = select(col, col * p.k, TRANS_B);
   let k_end = p.k;
   let k4_end = k_end & ~3u;
-  var t = Tile(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
+  var t = ZERO_TILE;
   var k = 0u;
   for (; k < k4_end; k += 4u) {
     t = step4(t, a4_at(a0_base, ka, k), a4_at(a1_base, ka, k), b4_at(b_base, kb, k));
@@ -162,7 +142,7 @@ fn matmul_sg8_v4(
   let a0_base = min(o.i0 + lane, p.m - 1u) * k4;
   let a1_base = min(o.i0 + 8u + lane, p.m - 1u) * k4;
   let b_base = min(o.j0 + lane, p.n - 1u) * k4;
-  var t = Tile(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
+  var t = ZERO_TILE;
   for (var k = 0u; k < k4; k++) {
     t = step4(t, a_v4[a0_base + k], a_v4[a1_base + k], b_v4[b_base + k]);
   }
