@@ -2,13 +2,13 @@
 // for CPU-like adapters such as lavapipe, subgroup-broadcast for CPU adapters with 8-lane
 // subgroups, workgroup-tiled for real GPUs), the transposed forms backward needs (dA = dC·B^T,
 // dB = A^T·dC) and the bias gradient db[N] = column sums of dC.
-// WGSL: src/wgsl/matmul.wgsl (register tiles, bias gradient), src/wgsl/matmul-sg.wgsl,
-// src/wgsl/matmul-tiled.wgsl.
+// WGSL: src/wgsl/matmul.wgsl (register tiles, bias gradient), src/wgsl/matmul-sg.wgsl (with
+// matmul-sg-wide.wgsl for 16 x 16 tiles and matmul-sg-tn.wgsl for A^T·B), src/wgsl/matmul-tiled.wgsl.
 // The variant is forced by option or picked per adapter by a short autotune
 // (./matmul-autotune.ts). A 1x1 convolution over NHWC is this with M = N*H*W, K = cin, N = cout.
 
 import {
-  matmulCommonWgsl, matmulSgWgsl, matmulSgWideWgsl, matmulTiledWgsl, matmulWgsl, subgroupTileWgsl,
+  matmulCommonWgsl, matmulSgTnWgsl, matmulSgWgsl, matmulSgWideWgsl, matmulTiledWgsl, matmulWgsl, subgroupTileWgsl,
 } from '../wgsl/index.js';
 import { dispatch1d } from './dispatch.js';
 import { bindIo, createStorage, getPipelineSync, GpuError, paramsBuffer, type BoundDispatch } from './runtime.js';
@@ -101,10 +101,10 @@ export function matmulGrid(variant: MatmulVariant, m: number, n: number, maxPerD
   return { tilesN, workgroups: dispatch1d(tiles, 1, maxPerDim) };
 }
 
-/** Tiles of matmul_sg8_v4w: 16 x 16 outputs per workgroup. */
-function wideGrid(m: number, n: number, maxPerDim: number) {
-  const tilesN = Math.ceil(n / 16);
-  return { tilesN, workgroups: dispatch1d(tilesN * Math.ceil(m / MATMUL_TILES.sg8.rows), 1, maxPerDim) };
+/** Tiles of `rows` x `cols` outputs, one workgroup each (matmul_sg8_v4w: 16 x 16, matmul_sg8_tn: 32 x 8). */
+function sgGrid(m: number, n: number, rows: number, cols: number, maxPerDim: number) {
+  const tilesN = Math.ceil(n / cols);
+  return { tilesN, workgroups: dispatch1d(tilesN * Math.ceil(m / rows), 1, maxPerDim) };
 }
 
 function check(label: string, name: string, buffer: GPUBuffer | undefined, floats: number, shape: string): void {
@@ -168,10 +168,13 @@ export async function createMatmul(device: GPUDevice, options: MatmulOptions = {
     // and K and N are multiples of 4. With 16 x 16 outputs per workgroup (matmul-sg-wide.wgsl)
     // when B's buffer allows UNIFORM usage (B^T then read through 64 KiB uniform windows,
     // matmul-windows.ts) or K and N are both at least 256; see that file for the measurements.
+    // With A stored [K,M] and B [K,N] (the weight gradient) it reads both as vec4s along M and N
+    // instead (matmul-sg-tn.wgsl).
     const v4 = variant === 'sg8' && !s.transA && s.transB && s.k % 4 === 0 && s.n % 4 === 0;
+    const tn = variant === 'sg8' && !!s.transA && !s.transB && s.m % 4 === 0 && s.n % 4 === 0;
     const windows = v4 && s.n > 8 && (buf.b.usage & GPUBufferUsage.UNIFORM) !== 0 ? planWindows(device, s.k, s.n) : undefined;
     const wide = !!windows || (v4 && s.k >= 256 && s.n >= 256);
-    const entry = wide ? 'matmul_sg8_v4w' : v4 ? 'matmul_sg8_v4' : ENTRY[variant];
+    const entry = wide ? 'matmul_sg8_v4w' : v4 ? 'matmul_sg8_v4' : tn ? 'matmul_sg8_tn' : ENTRY[variant];
     const label = `${FAMILY}/${entry}${windows ? 'u' : ''}`;
     checkDims(label, { m: s.m, k: s.k, n: s.n });
     const shape = `A ${s.transA ? `[K,M]=[${s.k},${s.m}]` : `[M,K]=[${s.m},${s.k}]`}, ` +
@@ -188,9 +191,10 @@ export async function createMatmul(device: GPUDevice, options: MatmulOptions = {
     // part of the code, so a windowed module is specific to K and N).
     const module = wide
       ? { family: `${FAMILY}-wide${windows ? `-k${s.k}-n${s.n}` : ''}`, code: CODE.sg8 + matmulSgWideWgsl + wideLoopsWgsl(s.k, windows) }
-      : { family: FAMILY, code: CODE[variant] };
+      : tn ? { family: `${FAMILY}-tn`, code: CODE.sg8 + matmulSgTnWgsl } : { family: FAMILY, code: CODE[variant] };
     const pipeline = getPipelineSync(device, { ...module, entry, inputs: 3, outputs: 1, constants, uniformTail: windows?.ranges.length });
-    const { tilesN, workgroups } = wide ? wideGrid(s.m, s.n, maxPerDim) : matmulGrid(variant, s.m, s.n, maxPerDim);
+    const { tilesN, workgroups } = wide ? sgGrid(s.m, s.n, 16, 16, maxPerDim)
+      : tn ? sgGrid(s.m, s.n, 32, 8, maxPerDim) : matmulGrid(variant, s.m, s.n, maxPerDim);
     const params = paramsBuffer(device, label, [['m', 'u32', s.m], ['k', 'u32', s.k], ['n', 'u32', s.n], ['tiles_n', 'u32', tilesN]]);
     const bias = s.bias ? buf.bias! : dummy(device);
     const tail = windows ? windowBindings(buf.b, s.k, windows) : [];

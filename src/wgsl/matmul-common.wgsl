@@ -23,6 +23,11 @@ override ACCUM: bool = false;    // add the previous C (gradient accumulation)
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
 
+// The flat index of this workgroup's tile; the host folds a large tile count over y and z.
+fn tile_index(wid: vec3u, nwg: vec3u) -> u32 {
+  return wid.x + (wid.y + wid.z * nwg.y) * nwg.x;
+}
+
 fn epilogue(i: u32, j: u32, acc: f32) -> f32 {
   var v = acc;
   if (HAS_BIAS) { v += bias[j]; }

@@ -36,7 +36,7 @@ fn matmul_sg8_v4w(
   @builtin(num_workgroups) nwg: vec3u,
   @builtin(subgroup_invocation_id) lane: u32,
 ) {
-  let tile = wid.x + (wid.y + wid.z * nwg.y) * nwg.x;
+  let tile = tile_index(wid, nwg);
   let o = Origin((tile / p.tiles_n) * 16u, (tile % p.tiles_n) * 16u);
   if (o.i0 >= p.m) { return; }
   let k4 = p.k / 4u;

@@ -43,7 +43,7 @@ fn b4_at(base: u32, stride: u32, k: u32) -> vec4f {
 // folded over y/z of a large dispatch).
 struct Origin { i0: u32, j0: u32 }
 fn origin(wid: vec3u, nwg: vec3u) -> Origin {
-  let t = wid.x + (wid.y + wid.z * nwg.y) * nwg.x;
+  let t = tile_index(wid, nwg);
   return Origin((t / p.tiles_n) * 16u, (t % p.tiles_n) * 8u);
 }
 

@@ -37,7 +37,7 @@ fn matmul_tiled(
   @builtin(local_invocation_index) lid: u32,
 ) {
   // Uniform across the workgroup, so every invocation reaches the barriers.
-  let t = wid.x + (wid.y + wid.z * nwg.y) * nwg.x;
+  let t = tile_index(wid, nwg);
   let i0 = (t / p.tiles_n) * TILE;
   let j0 = (t % p.tiles_n) * TILE;
   let tx = lid3.x;

@@ -33,7 +33,7 @@ fn matmul_reg(
   @builtin(num_workgroups) nwg: vec3u,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let t = wid.x + (wid.y + wid.z * nwg.y) * nwg.x;
+  let t = tile_index(wid, nwg);
   let i0 = (t / p.tiles_n) * 8u;
   if (i0 >= p.m) { return; }
   let j0 = ((t % p.tiles_n) * WG + lid) * 8u;

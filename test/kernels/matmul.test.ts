@@ -119,6 +119,21 @@ for (const variant of MATMUL_VARIANTS) {
         if (variant === 'sg8') expect(label).to.equal(`matmul/${want}`);
       });
     });
+    // A stored [K,M], B [K,N] with M % 4 == 0 and N % 4 == 0 (the weight gradient): sg8 reads both
+    // as vec4s along M and N with 32 x 8 tiles (matmul_sg8_tn). K = 1 and K % 4 == 3 leave a tail of
+    // rows; M = 36 and 68 a partial row tile; N = 20 a half-wide last column tile. Then PAtt-Lite's
+    // pointwise weight gradients: conv_pw_1 (K = 8x112x112 pixels) and conv_pw at 14x14x512.
+    const tnCases: [Case, number[]?][] = [
+      [{ m: 4, k: 1, n: 4, transA: true }],
+      [{ m: 36, k: 23, n: 20, transA: true, bias: true, act: 'relu6' }],
+      [{ m: 68, k: 102, n: 64, transA: true, accumulate: true }],
+      [{ m: 32, k: 8 * 112 * 112, n: 64, transA: true }],
+      [{ m: 512, k: 1568, n: 512, transA: true }, [0, 3, 4, 31, 32, 257, 510, 511]],
+    ];
+    tnCases.forEach(([s, rows], i) => it(`${name(s)} (vec4 rows of A and B in sg8)${rows ? ' (rows subset)' : ''}`, async () => {
+      const label = await check(mm, bufs, s, 51 + i, rows);
+      if (variant === 'sg8') expect(label).to.equal('matmul/matmul_sg8_tn');
+    }));
     // K % 4 == 0 but N % 4 != 0: the scalar-store entry point.
     it('m45 k36 n19 Bt bias relu6', () => check(mm, bufs, { m: 45, k: 36, n: 19, transB: true, bias: true, act: 'relu6' }, 34));
     it('m17 k8 n9 Bt accumulate', () => check(mm, bufs, { m: 17, k: 8, n: 9, transB: true, accumulate: true }, 35));
@@ -156,10 +171,10 @@ describe('matmul gradients', () => {
   before(async () => { bufs = new Buffers((await testGpu()).device); });
   afterEach(() => bufs.destroy());
 
-  // loss = sum(W ⊙ (A·B + bias)), so dC = W; compare every variant with tf.grads.
-  it('dA, dB, db match TensorFlow.js tf.grads (m19 k11 n6)', async () => {
+  // loss = sum(W ⊙ (A·B + bias)), so dC = W; compare every variant with tf.grads. With K and N
+  // multiples of 4, sg8 takes its vec4 paths (dA: matmul_sg8_v4, dB: matmul_sg8_tn).
+  for (const [m, k, n] of [[19, 11, 6], [19, 12, 8]]) it(`dA, dB, db match TensorFlow.js tf.grads (m${m} k${k} n${n})`, async () => {
     const tf = await tfjs();
-    const [m, k, n] = [19, 11, 6];
     const [a, b, bias, w] = [uniform(11, m * k), uniform(12, k * n), uniform(13, n), uniform(14, m * n)];
     const f = (x: import('@tensorflow/tfjs').Tensor, y: import('@tensorflow/tfjs').Tensor, z: import('@tensorflow/tfjs').Tensor) =>
       tf.sum(tf.mul(tf.add(tf.matMul(x as never, y as never), z), tf.tensor2d(w, [m, n])));
@@ -170,9 +185,11 @@ describe('matmul gradients', () => {
       const mm = await createMatmul(bufs.device, { variant });
       const [da, dbw, db] = [bufs.poisoned(m * k), bufs.poisoned(k * n), bufs.poisoned(n)];
       const wb = bufs.from(w);
+      const dB = await mm.dB({ m, k, n }, { a: bufs.from(a), dc: wb, db: dbw });
+      if (variant === 'sg8') expect(dB.label).to.equal(k % 4 === 0 && n % 4 === 0 ? 'matmul/matmul_sg8_tn' : 'matmul/matmul_sg8');
       await run(bufs.device,
         await mm.dA({ m, k, n }, { dc: wb, b: bufs.from(b), da }),
-        await mm.dB({ m, k, n }, { a: bufs.from(a), dc: wb, db: dbw }),
+        dB,
         ...(await mm.biasGrad({ m, n }, { dc: wb, db })));
       expectClose(await bufs.read(da, m * k), ta, 1e-5, `${variant} dA`);
       expectClose(await bufs.read(dbw, k * n), tb, 1e-5, `${variant} dB`);
