@@ -1,5 +1,6 @@
 // Matrix multiply: each of our variants next to TensorFlow.js WebGPU's tf.matMul on the same
-// adapter, same shapes, same process.
+// adapter, same shapes, same process; and the weight gradient of a pointwise layer, dW = X^T·dY
+// (A stored [K,M]), with the variant the autotune picked next to tf.matMul(x, dy, true, false).
 //
 //   npx tsx bench/kernels/matmul.bench.ts       (or import { runMatmulBench } from a suite)
 //
@@ -23,6 +24,8 @@ import { tfjsWebgpu, releaseTfjsWebgpu } from '../lib/tfjs-webgpu.js';
 import { uniform } from '../../test/helpers/random.js';
 
 export interface MatmulBenchRow {
+  /** 'matmul / pointwise' (C = A·B) or 'pointwise dW' (C = A^T·B, A stored [K,M]). */
+  kernel: string;
   shape: string;
   impl: string;
   ms: number;
@@ -32,11 +35,14 @@ export interface MatmulBenchRow {
   vsTfjs: number;
 }
 
-export const MATMUL_BENCH_SHAPES = [
+export const MATMUL_BENCH_SHAPES: readonly { name: string; m: number; k: number; n: number; transA?: boolean }[] = [
   { name: '1024^3', m: 1024, k: 1024, n: 1024 },
   { name: 'pw 14x14x512 b8', m: 1568, k: 512, n: 512 },
   { name: 'pw 112x112 32->64 b8', m: 8 * 112 * 112, k: 32, n: 64 },
-] as const;
+  // Weight gradients of the same two layers: K is the batch's pixels, M and N the channels.
+  { name: 'pw dW 14x14x512 b8', m: 512, k: 1568, n: 512, transA: true },
+  { name: 'pw dW 112x112 32->64 b8', m: 32, k: 8 * 112 * 112, n: 64, transA: true },
+];
 
 export async function runMatmulBench(
   opts: { repeats?: number; warmup?: number; perSubmit?: number; log?: (s: string) => void } = {},
@@ -68,8 +74,9 @@ export async function runMatmulBench(
       // multiply" (what our dense / pointwise op runs), timed as one unit.
       const bt = createStorage(device, s.k * s.n * 4, 'bench/b^T');
       for (const [v, mm] of kernels) {
-        const runs: [string, BoundDispatch[]][] = [[`ours ${v}`, [mm.matmul({ m: s.m, k: s.k, n: s.n }, { a: ab, b: bb, c: cb })]]];
-        if (mm.prefersTransposedB(s.m, s.k)) {
+        if (s.transA && v !== tune.variant) continue;
+        const runs: [string, BoundDispatch[]][] = [[`ours ${v}`, [mm.matmul({ m: s.m, k: s.k, n: s.n, transA: s.transA }, { a: ab, b: bb, c: cb })]]];
+        if (!s.transA && mm.prefersTransposedB(s.m, s.k)) {
           runs.push([`ours ${v}, B transposed first`, [
             mm.transpose({ rows: s.k, cols: s.n }, { x: bb, y: bt }),
             mm.matmul({ m: s.m, k: s.k, n: s.n, transB: true }, { a: ab, b: bt, c: cb }),
@@ -88,10 +95,10 @@ export async function runMatmulBench(
         }
       }
       bt.destroy();
-      const ta = tf.tensor2d(a, [s.m, s.k]);
+      const ta = tf.tensor2d(a, s.transA ? [s.k, s.m] : [s.m, s.k]);
       const tb = tf.tensor2d(b, [s.k, s.n]);
       const t = await time(async () => {
-        const outs = Array.from({ length: perSubmit }, () => tf.matMul(ta, tb));
+        const outs = Array.from({ length: perSubmit }, () => tf.matMul(ta, tb, !!s.transA, false));
         backend.endComputePassEncoder();
         backend.submitQueue();
         await backend.device.queue.onSubmittedWorkDone();
@@ -103,15 +110,15 @@ export async function runMatmulBench(
       [ab, bb, cb].forEach((x) => x.destroy());
       const tfMs = ms.get('tfjs webgpu')!;
       for (const [impl, m] of ms) {
-        rows.push({ shape: `${s.name} (M${s.m} K${s.k} N${s.n})`, impl, ms: m, gflops: gflops(flops, m / 1e3), gbps: gbps(bytes, m / 1e3), vsTfjs: tfMs / m });
+        rows.push({ kernel: s.transA ? 'pointwise dW' : 'matmul / pointwise', shape: `${s.name} (M${s.m} K${s.k} N${s.n})`, impl, ms: m, gflops: gflops(flops, m / 1e3), gbps: gbps(bytes, m / 1e3), vsTfjs: tfMs / m });
       }
     }
   } finally {
     gpu.close();
     releaseTfjsWebgpu();
   }
-  log(table(['shape', 'impl', 'ms', 'GFLOP/s', 'GB/s', 'x TF.js'],
-    rows.map((r) => [r.shape, r.impl, r.ms, r.gflops, r.gbps, r.vsTfjs])));
+  log(table(['kernel', 'shape', 'impl', 'ms', 'GFLOP/s', 'GB/s', 'x TF.js'],
+    rows.map((r) => [r.kernel, r.shape, r.impl, r.ms, r.gflops, r.gbps, r.vsTfjs])));
   log(`(medians of ${repeats} runs after ${warmup} warm-up, ${perSubmit} matmuls per submit, queue idle at the end of each run; ` +
     `load average at the end ${loadavg()[0].toFixed(1)} on this machine)`);
   return rows;

@@ -114,7 +114,7 @@ export async function runSuite(o: SuiteOptions): Promise<{ result: SuiteResult; 
     for (const shape of [...new Set(mm.map((r) => r.shape))]) {
       const tfjs = mm.find((r) => r.shape === shape && r.impl === 'tfjs webgpu');
       for (const r of mm.filter((x) => x.shape === shape && x.impl !== 'tfjs webgpu')) {
-        rows.push({ kernel: 'matmul / pointwise', shape, impl: r.impl, ms: r.ms, gflops: r.gflops, gbps: r.gbps, tfjsMs: tfjs?.ms });
+        rows.push({ kernel: r.kernel, shape, impl: r.impl, ms: r.ms, gflops: r.gflops, gbps: r.gbps, tfjsMs: tfjs?.ms });
       }
     }
     const best = [...mm].sort((a, b) => b.gflops - a.gflops)[0];
