@@ -90,18 +90,22 @@ export async function createDepthwise(device: GPUDevice): Promise<Depthwise> {
       inputs: IO[entry][0], outputs: IO[entry][1], constants: { ...DEPTHWISE_CONSTANTS, ...extra },
     });
   const [dbP, sumP] = await Promise.all([pipeline('depthwise_db', false), pipeline('depthwise_sum_partials', false)]);
-  // Per variant (scalar, vec4): dx, dw and one forward per (bias, activation), all compiled now
-  // so that binding stays synchronous.
-  const variants = await Promise.all([false, true].map(async (vec4) => {
-    const fwd = new Map<string, GPUComputePipeline>();
-    const [dx, dw] = await Promise.all([
-      pipeline('depthwise_dx', vec4), pipeline('depthwise_dw', vec4),
-      ...[false, true].flatMap((HAS_BIAS) => Object.values(ACTIVATION_CODE).map(async (ACT) => {
-        fwd.set(`${HAS_BIAS}/${ACT}`, await pipeline('depthwise_fwd', vec4, { HAS_BIAS, ACT }));
-      })),
-    ]);
-    return { fwd, dx: dx as GPUComputePipeline, dw: dw as GPUComputePipeline };
-  }));
+  // Per variant (scalar, vec4): dw and one forward per (bias, activation), and the scalar dx, all
+  // compiled now so that binding stays synchronous (the vec4 dx is specialised per shape at bind
+  // time, as are the 3x3 and patch kernels).
+  const [scalarDx, ...variants] = await Promise.all([
+    pipeline('depthwise_dx', false),
+    ...[false, true].map(async (vec4) => {
+      const fwd = new Map<string, GPUComputePipeline>();
+      const [dw] = await Promise.all([
+        pipeline('depthwise_dw', vec4),
+        ...[false, true].flatMap((HAS_BIAS) => Object.values(ACTIVATION_CODE).map(async (ACT) => {
+          fwd.set(`${HAS_BIAS}/${ACT}`, await pipeline('depthwise_fwd', vec4, { HAS_BIAS, ACT }));
+        })),
+      ]);
+      return { fwd, dw: dw as GPUComputePipeline };
+    }),
+  ]);
   const variant = (c: number) => variants[c % 4 === 0 ? 1 : 0];
   // Bound to the bias binding when there is no bias (the binding layout is fixed).
   const noBias = createStorage(device, 16, 'depthwise/no-bias', true);
@@ -199,7 +203,9 @@ export async function createDepthwise(device: GPUDevice): Promise<Depthwise> {
         // Windows that do not overlap along x (the patch extraction, 4x4 / 4): the PX columns of an
         // invocation share nothing but the filter, and one column per invocation measured 1.2-1.4x
         // faster at 8x14x14x512 (more, smaller invocations balance better over lavapipe's threads).
-        const pipe = vec4Pipeline('depthwise_fwd', { PX: 1, HAS_BIAS: !!bias, ACT: act });
+        const pipe = vec4Pipeline('depthwise_fwd', {
+          PX: 1, HAS_BIAS: !!bias, ACT: act, SHAPE_C4: c / 4, SHAPE_OH: g.oh, SHAPE_OW: g.ow,
+        });
         const items = n * g.oh * g.ow * (c / 4);
         return bound('depthwise_fwd', pipe, packDepthwiseParams(shape, g, items), items, [x, w, bias ?? noBias, y]);
       }
@@ -216,9 +222,14 @@ export async function createDepthwise(device: GPUDevice): Promise<Depthwise> {
         return rolling3x3({ n, ih: g.oh, iw: g.ow, c, oh: h, ow: wd, top: 2 - g.top, left: 2 - g.left, stride: 1 },
           { flip: true, bias: false, act: 0 }, [dy, w, noBias, dx]);
       }
-      // The vec4 variant tiles PX input columns per invocation; the scalar one does one.
-      const items = n * h * (c % 4 === 0 ? Math.ceil(wd / PX) : wd) * Math.ceil(c / 4);
-      return bound('depthwise_dx', variant(c).dx, packDepthwiseParams(shape, g, items), items, [dy, w, dx]);
+      // The vec4 variant tiles PX input columns per invocation, specialised on the shape's
+      // divisors (see SHAPE_* in depthwise-vec4.wgsl); the scalar one does one column.
+      const vec4 = c % 4 === 0;
+      const items = n * h * (vec4 ? Math.ceil(wd / PX) : wd) * Math.ceil(c / 4);
+      const pipe = vec4
+        ? vec4Pipeline('depthwise_dx', { SHAPE_C4: c / 4, SHAPE_H: h, SHAPE_W: wd, SHAPE_SH: g.sh, SHAPE_SW: g.sw })
+        : scalarDx;
+      return bound('depthwise_dx', pipe, packDepthwiseParams(shape, g, items), items, [dy, w, dx]);
     },
 
     dw(shape, { x, dy, dw, scratch }) {
