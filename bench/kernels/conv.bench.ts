@@ -141,6 +141,8 @@ export async function runConvBench(opts: { repeats?: number; warmup?: number; lo
   };
 
   depthwiseCase('depthwise 3x3', { n: 8, h: 112, w: 112, c: 32, kh: 3, kw: 3, stride: 1, padding: 'same' }, ['fwd', 'dx', 'dw']);
+  // MobileNet's first stride-2 depthwise block (its ZeroPadding2D((0,1),(0,1)) + valid is 'same' here).
+  depthwiseCase('depthwise 3x3 s2', { n: 8, h: 112, w: 112, c: 64, kh: 3, kw: 3, stride: 2, padding: 'same' }, ['fwd', 'dx', 'dw']);
   convCase('conv1 3x3', { n: 8, h: 224, w: 224, cin: 3, cout: 32, kh: 3, kw: 3, stride: 2, padding: 'same' }, ['fwd', 'dx', 'dw']);
   depthwiseCase('patch dw 4x4', { n: 8, h: 14, w: 14, c: 512, kh: 4, kw: 4, stride: 4, padding: 'same' }, ['fwd', 'dw']);
 
