@@ -15,8 +15,8 @@
 // Edges: columns of A and B past M and N are clamped for loads and skipped for stores; K need not
 // be a multiple of 4 (rows past K are read as zero).
 //
-// Params, bindings, override constants: matmul-common.wgsl; put4 and the vec4 views of A, B, C:
-// matmul-sg.wgsl. The host prepends both.
+// Params, bindings, override constants: matmul-common.wgsl; put4, bias8 and the vec4 views of A,
+// B, C: matmul-sg.wgsl. The host prepends both.
 
 // The lane's 32 outputs: column j0+c of C over its 4 rows in c`c`.
 struct TnTile { c0: vec4f, c1: vec4f, c2: vec4f, c3: vec4f, c4: vec4f, c5: vec4f, c6: vec4f, c7: vec4f }
@@ -40,12 +40,6 @@ fn tn_step4(t: TnTile, bv: vec4f, a0: vec4f, a1: vec4f, a2: vec4f, a3: vec4f) ->
 // Row ii of the lane's four, as C's columns j0..j0+3 (lo) or j0+4..j0+7 (hi).
 fn tn_row_lo(t: TnTile, ii: u32) -> vec4f { return vec4f(t.c0[ii], t.c1[ii], t.c2[ii], t.c3[ii]); }
 fn tn_row_hi(t: TnTile, ii: u32) -> vec4f { return vec4f(t.c4[ii], t.c5[ii], t.c6[ii], t.c7[ii]); }
-
-// bias[j..j+3] (j % 4 == 0 and N % 4 == 0, so all four exist), or zero without bias.
-fn tn_bias4(j: u32) -> vec4f {
-  if (!HAS_BIAS) { return vec4f(0.0); }
-  return vec4f(bias[j], bias[j + 1u], bias[j + 2u], bias[j + 3u]);
-}
 
 // Shapes: A stored [K,M], B [K,N], M % 4 == 0, N % 4 == 0, bias [N] -> C [M,N]; 32 x 8 outputs per
 // workgroup, tiles_n counts 8-column tiles.
@@ -89,15 +83,13 @@ fn matmul_sg8_tn(
       a_v4[min(k4_end, last) * m4 + ai], a_v4[min(k4_end + 1u, last) * m4 + ai],
       a_v4[min(k4_end + 2u, last) * m4 + ai], a_v4[min(k4_end + 3u, last) * m4 + ai]);
   }
+  let b8 = bias8(j0, lane);  // before any lane returns: it broadcasts across the subgroup
   let r = i0 + 4u * lane;
   if (r >= p.m) { return; }
   let jq = j0 / 4u;
   let hi = j0 + 4u < p.n;  // N % 8 == 4 leaves the last tile half wide
-  let bl = tn_bias4(j0);
-  var bh = vec4f(0.0);
-  if (hi) { bh = tn_bias4(j0 + 4u); }
   for (var ii = 0u; ii < 4u; ii++) {
-    put4((r + ii) * n4 + jq, tn_row_lo(t, ii), bl);
-    if (hi) { put4((r + ii) * n4 + jq + 1u, tn_row_hi(t, ii), bh); }
+    put4((r + ii) * n4 + jq, tn_row_lo(t, ii), b8.lo);
+    if (hi) { put4((r + ii) * n4 + jq + 1u, tn_row_hi(t, ii), b8.hi); }
   }
 }

@@ -105,14 +105,19 @@ fn put4(at: u32, acc: vec4f, b: vec4f) {
 // for each store as for each load: 4 vec4 stores instead of 16 scalar ones). Measured on the
 // backbone's first pointwise layer (K = 32), where the epilogue is a third of the work: see
 // docs/KERNELS.md.
+// bias[j0..j0+3] (lo) and bias[j0+4..j0+7] (hi) in every lane, or zeros without bias: lane l loads
+// column j0+l (clamped inside N) and the subgroup broadcasts. Call in uniform control flow.
+struct Bias8 { lo: vec4f, hi: vec4f }
+fn bias8(j0: u32, lane: u32) -> Bias8 {
+  if (!HAS_BIAS) { return Bias8(vec4f(0.0), vec4f(0.0)); }
+  let bv = bias[min(j0 + lane, p.n - 1u)];
+  return Bias8(lanes_lo(bv), lanes_hi(bv));
+}
+
 fn store_tile_v4(o: Origin, lane: u32, t: Tile) {
-  var bl = vec4f(0.0);
-  var bh = vec4f(0.0);
-  if (HAS_BIAS) {
-    let bv = bias[min(o.j0 + lane, p.n - 1u)];
-    bl = lanes_lo(bv);
-    bh = lanes_hi(bv);
-  }
+  let b8 = bias8(o.j0, lane);
+  let bl = b8.lo;
+  let bh = b8.hi;
   let n4 = p.n / 4u;
   let q = o.j0 / 4u;
   let hi = o.j0 + 4u < p.n;  // N % 8 == 4 leaves the last tile half wide
