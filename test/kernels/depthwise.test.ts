@@ -32,8 +32,8 @@ const CASES: Case[] = [
   { n: 2, h: 5, w: 10, c: 8, kh: 2, kw: 3, stride: [2, 3], padding: 'same', tf: true },
   { n: 1, h: 112, w: 112, c: 64, kh: 3, kw: 3, stride: 2, padding: MOBILENET_PAD },
   { n: 1, h: 112, w: 112, c: 32, kh: 3, kw: 3, stride: 1, padding: 'same', tf: true },
-  // The 3x3 stride-1 rolling-rows kernel (c % 4 == 0): heights that are not a multiple of its 8 or
-  // 16 rows, widths not a multiple of its 4 columns, valid (full-correlation dx), asymmetric
+  // The 3x3 stride-1 rolling-rows kernels (c % 4 == 0; forward, input and filter gradient): heights
+  // that are not a multiple of their 8 or 16 rows, widths not a multiple of their 4 columns, valid (full-correlation dx), asymmetric
   // padding, bias + activation, one channel group and many.
   { n: 2, h: 11, w: 7, c: 4, kh: 3, kw: 3, stride: 1, padding: 'same', bias: true, activation: 'relu6', tf: true },
   { n: 1, h: 19, w: 6, c: 8, kh: 3, kw: 3, stride: 1, padding: 'valid', tf: true },
@@ -167,6 +167,18 @@ describe('depthwise', () => {
     red.destroy();
     const got = await bufs.read(dw, d.w.length);
     expectClose(picked.map((i) => got[i]), fd, 2e-2, 'dw vs GPU finite differences');
+  });
+
+  it('the 3x3 stride-1 filter gradient with c % 4 == 0 takes the rolling-rows kernel, stride 2 and c % 4 != 0 the generic one', () => {
+    const label = (c: Case) => {
+      const [oh, ow] = ref.outputSize(c);
+      const r = k.dw(c, { x: bufs.poisoned(c.n * c.h * c.w * c.c), dy: bufs.poisoned(c.n * oh * ow * c.c), dw: bufs.poisoned(9 * c.c) });
+      r.destroy();
+      return r.dispatches[0].label;
+    };
+    expect(label({ n: 1, h: 9, w: 7, c: 8, kh: 3, kw: 3, padding: 'same' })).to.equal('depthwise/depthwise_3x3_dw');
+    expect(label({ n: 1, h: 9, w: 7, c: 8, kh: 3, kw: 3, stride: 2, padding: 'same' })).to.equal('depthwise/depthwise_dw');
+    expect(label({ n: 1, h: 9, w: 7, c: 6, kh: 3, kw: 3, padding: 'same' })).to.equal('depthwise/depthwise_dw');
   });
 
   it('rejects buffers smaller than the shape, naming the kernel and the shape', () => {
