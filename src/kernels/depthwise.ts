@@ -1,7 +1,8 @@
 // Depthwise Conv2D (channel multiplier 1) forward (bias, fused ReLU/ReLU6) and its input, filter
 // and bias gradients. WGSL: src/wgsl/depthwise.wgsl (any channel count), depthwise-vec4.wgsl
 // (c % 4 == 0, including the 3x3 rolling-rows kernels that MobileNet's layers use, forward at
-// strides 1 and 2 and the stride-1 input gradient). Layout NHWC, filter [kh, kw, c, 1].
+// strides 1 and 2 and the stride-1 input gradient) and depthwise-3x3-dw.wgsl (the stride-1 3x3
+// filter gradient, rolling rows too). Layout NHWC, filter [kh, kw, c, 1].
 //
 // Gradients take dy with respect to the PRE-activation output: when the forward fused an
 // activation, apply its derivative first (elementwise relu_dx / relu6_dx on the saved output).
