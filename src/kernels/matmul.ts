@@ -101,7 +101,21 @@ export function matmulGrid(variant: MatmulVariant, m: number, n: number, maxPerD
   return { tilesN, workgroups: dispatch1d(tiles, 1, maxPerDim) };
 }
 
-/** Tiles of `rows` x `cols` outputs, one workgroup each (matmul_sg8_v4w: 16 x 16, matmul_sg8_tn: 32 x 8). */
+/**
+ * 8-column groups per subgroup in matmul_sg8_tn (its TN_GROUPS): the widest of 4, 2, 1 that still
+ * leaves at least 4 tiles and is not wider than N needs. Wider tiles feed each A load to more
+ * multiply-adds (32 x 32 measured 1.4-2.3x over 32 x 8 at PAtt-Lite's pointwise weight gradients),
+ * but at conv_pw_1's M32 N64 it would leave 2 tiles for 8 lavapipe threads: there 32 x 16 measured
+ * 1.38x over 32 x 8 and 32 x 32 only 1.09x.
+ */
+export function tnGroups(m: number, n: number): 1 | 2 | 4 {
+  const rowTiles = Math.ceil(m / 32);
+  if (n > 16 && rowTiles * Math.ceil(n / 32) >= 4) return 4;
+  if (n > 8 && rowTiles * Math.ceil(n / 16) >= 4) return 2;
+  return 1;
+}
+
+/** Tiles of `rows` x `cols` outputs, one workgroup each (matmul_sg8_v4w: 16 x 16, matmul_sg8_tn: 32 x 8G). */
 function sgGrid(m: number, n: number, rows: number, cols: number, maxPerDim: number) {
   const tilesN = Math.ceil(n / cols);
   return { tilesN, workgroups: dispatch1d(tilesN * Math.ceil(m / rows), 1, maxPerDim) };
@@ -148,8 +162,8 @@ function dummy(device: GPUDevice): GPUBuffer {
 
 /**
  * The matmul kernels for `device`. Binding is synchronous (graph ops bind while building a step):
- * each specialisation (transposes, bias, activation, accumulate, workgroup size) compiles on its
- * first bind through getPipelineSync, and `warm` compiles a list ahead of time.
+ * each specialisation (transposes, bias, activation, accumulate, workgroup size, tile width)
+ * compiles on its first bind through getPipelineSync.
  */
 export async function createMatmul(device: GPUDevice, options: MatmulOptions = {}): Promise<Matmul> {
   const maxPerDim = device.limits.maxComputeWorkgroupsPerDimension;
@@ -187,6 +201,8 @@ export async function createMatmul(device: GPUDevice, options: MatmulOptions = {
       TRANS_A: !!s.transA, TRANS_B: !!s.transB, HAS_BIAS: !!s.bias, ACT: ACT_CODE[s.act ?? 'none'], ACCUM: !!s.accumulate,
     };
     if (variant === 'reg') constants.WG = regWorkgroupSize(s.n);
+    const groups = tn ? tnGroups(s.m, s.n) : 1;
+    if (tn) constants.TN_GROUPS = groups;
     // The wide kernel's module ends with its k loops, one per window (a uniform array's length is
     // part of the code, so a windowed module is specific to K and N).
     const module = wide
@@ -194,7 +210,7 @@ export async function createMatmul(device: GPUDevice, options: MatmulOptions = {
       : tn ? { family: `${FAMILY}-tn`, code: CODE.sg8 + matmulSgTnWgsl } : { family: FAMILY, code: CODE[variant] };
     const pipeline = getPipelineSync(device, { ...module, entry, inputs: 3, outputs: 1, constants, uniformTail: windows?.ranges.length });
     const { tilesN, workgroups } = wide ? sgGrid(s.m, s.n, 16, 16, maxPerDim)
-      : tn ? sgGrid(s.m, s.n, 32, 8, maxPerDim) : matmulGrid(variant, s.m, s.n, maxPerDim);
+      : tn ? sgGrid(s.m, s.n, 32, 8 * groups, maxPerDim) : matmulGrid(variant, s.m, s.n, maxPerDim);
     const params = paramsBuffer(device, label, [['m', 'u32', s.m], ['k', 'u32', s.k], ['n', 'u32', s.n], ['tiles_n', 'u32', tilesN]]);
     const bias = s.bias ? buf.bias! : dummy(device);
     const tail = windows ? windowBindings(buf.b, s.k, windows) : [];

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { createMatmul, MATMUL_VARIANTS, matmulGrid, matmulSg8Supported, type Matmul, type MatmulShape } from '../../src/kernels/matmul.js';
+import { createMatmul, MATMUL_VARIANTS, matmulGrid, matmulSg8Supported, tnGroups, type Matmul, type MatmulShape } from '../../src/kernels/matmul.js';
 import { adapterKey, type AutotuneCache } from '../../src/kernels/matmul-autotune.js';
 import { fileAutotuneCache } from '../../src/gpu/autotune-cache.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,15 +40,21 @@ function storageOnly(bufs: Buffers, data: Float32Array): GPUBuffer {
   return b;
 }
 
-async function check(mm: Matmul, bufs: Buffers, s: Case, seed: number, rows?: number[], bStorageOnly = false): Promise<string> {
+/**
+ * Runs one case against the float64 reference. `bJunkRows`: B's buffer holds that many more rows
+ * of large values past K, which a kernel that reads rows past K would add in (a buffer that ends at
+ * K would read as zeros there under the driver's robustness).
+ */
+async function check(mm: Matmul, bufs: Buffers, s: Case, seed: number, rows?: number[], bStorageOnly = false, bJunkRows = 0): Promise<string> {
   const a = uniform(seed, s.m * s.k, -1, 1);
   const b = uniform(seed + 1, s.k * s.n, -1, 1);
+  const bData = bJunkRows ? Float32Array.from([...b, ...uniform(seed + 4, bJunkRows * s.n, 100, 1000)]) : b;
   const bias = uniform(seed + 2, s.n, -1, 1);
   // Scaled so relu6 clips at both ends.
   if (s.act === 'relu6') for (let i = 0; i < a.length; i++) a[i] *= 4;
   const c0 = uniform(seed + 3, s.m * s.n, -1, 1);
   const c = s.accumulate ? bufs.from(c0.slice()) : bufs.poisoned(s.m * s.n);
-  const bb = bStorageOnly ? storageOnly(bufs, b) : bufs.from(b);
+  const bb = bStorageOnly ? storageOnly(bufs, bData) : bufs.from(bData);
   const bound = await mm.matmul(s, { a: bufs.from(a), b: bb, bias: bufs.from(bias), c });
   await run(bufs.device, bound);
   const got = await bufs.read(c, s.m * s.n);
@@ -120,18 +126,23 @@ for (const variant of MATMUL_VARIANTS) {
       });
     });
     // A stored [K,M], B [K,N] with M % 4 == 0 and N % 4 == 0 (the weight gradient): sg8 reads both
-    // as vec4s along M and N with 32 x 8 tiles (matmul_sg8_tn). K = 1 and K % 4 == 3 leave a tail of
-    // rows; M = 36 and 68 a partial row tile; N = 20 a half-wide last column tile. Then PAtt-Lite's
-    // pointwise weight gradients: conv_pw_1 (K = 8x112x112 pixels) and conv_pw at 14x14x512.
-    const tnCases: [Case, number[]?][] = [
-      [{ m: 4, k: 1, n: 4, transA: true }],
-      [{ m: 36, k: 23, n: 20, transA: true, bias: true, act: 'relu6' }],
-      [{ m: 68, k: 102, n: 64, transA: true, accumulate: true }],
-      [{ m: 32, k: 8 * 112 * 112, n: 64, transA: true }],
-      [{ m: 512, k: 1568, n: 512, transA: true }, [0, 3, 4, 31, 32, 257, 510, 511]],
+    // as vec4s along M and N with 32 x 8G tiles (matmul_sg8_tn, G = tnGroups(m, n) = 1, 2 or 4).
+    // K = 1 and K % 4 == 3 leave a tail of rows; M = 36 and 68 a partial row tile; N = 20 (G = 2)
+    // and N = 44 (G = 4) a last tile with a half-wide group and groups wholly past N; N = 8 with
+    // many rows G = 1. Then PAtt-Lite's pointwise weight gradients: conv_pw_1 (K = 8x112x112
+    // pixels, G = 2) and conv_pw at 14x14x512 (G = 4).
+    const tnCases: [Case, 1 | 2 | 4, number[]?][] = [
+      [{ m: 4, k: 1, n: 4, transA: true }, 1],
+      [{ m: 200, k: 9, n: 8, transA: true, bias: true }, 1],
+      [{ m: 36, k: 23, n: 20, transA: true, bias: true, act: 'relu6' }, 2],
+      [{ m: 36, k: 27, n: 44, transA: true, bias: true, act: 'relu' }, 4],
+      [{ m: 68, k: 102, n: 64, transA: true, accumulate: true }, 4],
+      [{ m: 32, k: 8 * 112 * 112, n: 64, transA: true }, 2],
+      [{ m: 512, k: 1568, n: 512, transA: true }, 4, [0, 3, 4, 31, 32, 257, 510, 511]],
     ];
-    tnCases.forEach(([s, rows], i) => it(`${name(s)} (vec4 rows of A and B in sg8)${rows ? ' (rows subset)' : ''}`, async () => {
-      const label = await check(mm, bufs, s, 51 + i, rows);
+    tnCases.forEach(([s, groups, rows], i) => it(`${name(s)} (vec4 rows of A and B in sg8, 32 x ${8 * groups} tiles)${rows ? ' (rows subset)' : ''}`, async () => {
+      expect(tnGroups(s.m, s.n)).to.equal(groups);
+      const label = await check(mm, bufs, s, 51 + i, rows, false, 4);
       if (variant === 'sg8') expect(label).to.equal('matmul/matmul_sg8_tn');
     }));
     // K % 4 == 0 but N % 4 != 0: the scalar-store entry point.
