@@ -105,8 +105,9 @@ export function matmulGrid(variant: MatmulVariant, m: number, n: number, maxPerD
  * 8-column groups per subgroup in matmul_sg8_tn (its TN_GROUPS): the widest of 4, 2, 1 that still
  * leaves at least 4 tiles and is not wider than N needs. Wider tiles feed each A load to more
  * multiply-adds (32 x 32 measured 1.4-2.3x over 32 x 8 at PAtt-Lite's pointwise weight gradients),
- * but at conv_pw_1's M32 N64 it would leave 2 tiles for 8 lavapipe threads: there 32 x 16 measured
- * 1.38x over 32 x 8 and 32 x 32 only 1.09x.
+ * but at conv_pw_1's M32 N64 it would leave 2 tiles for 8 lavapipe threads: there 32 x 32 measured
+ * 1.09x over 32 x 8 and 32 x 16 1.38x in one run; with the kernel's loads reordered, 32 x 16 and
+ * 32 x 8 are within noise of each other (0.87-1.15x).
  */
 export function tnGroups(m: number, n: number): 1 | 2 | 4 {
   const rowTiles = Math.ceil(m / 32);
