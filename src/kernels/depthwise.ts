@@ -152,7 +152,8 @@ export async function createDepthwise(device: GPUDevice): Promise<Depthwise> {
     const fields = packDepthwiseParams(
       { n, h: ih, w: iw, c, kh: 3, kw: 3 }, { sh: stride, sw: stride, top, left, bottom: 0, right: 0, oh, ow }, 0,
     );
-    const lanes = (c / 4) * Math.ceil(ow / 4);
+    // Output columns per invocation: 4 at stride 1, 1 at stride 2 (depthwise-vec4.wgsl says why).
+    const lanes = (c / 4) * (stride === 1 ? Math.ceil(ow / 4) : ow);
     const workgroups: [number, number, number] = [Math.ceil(lanes / WG), Math.ceil(oh / py), n];
     if (workgroups.some((d) => d > maxDim)) throw new RangeError(`${label}: grid ${workgroups.join('x')} exceeds ${maxDim} per dimension`);
     return { label, pipeline: pipe, bindGroup: bindIo(device, label, pipe, paramsBuffer(device, label, fields), buffers), workgroups };

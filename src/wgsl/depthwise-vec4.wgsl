@@ -314,22 +314,21 @@ fn depthwise_3x3(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_i
   }
 }
 
-// ---- 3x3, stride 2: the same walk down the input rows. Output column q reads input columns 2q,
-// 2q+1, 2q+2 (nine columns for four outputs). Input row j adds kernel row 1 to output row
+// ---- 3x3, stride 2: the same walk down the input rows, one output column per invocation. Output
+// column ox reads input columns 2ox, 2ox+1, 2ox+2. Input row j adds kernel row 1 to output row
 // (j - 1) / 2 when j is odd; when j is even it completes output row j/2 - 1 (kernel row 2) and
-// starts row j/2 (kernel row 0), so the shared row is loaded once. Grid as depthwise_3x3.
-// About 18 vec4 loads per 4 outputs instead of 45. (Written as one flat loop like depthwise_3x3:
-// a version built from helper functions returning nine-vec4 structs hung SwiftShader.)
-
-// One kernel row over nine input columns, stride 2, added to four outputs.
-fn taps3s2(x0: vec4f, x1: vec4f, x2: vec4f, x3: vec4f, x4: vec4f, x5: vec4f, x6: vec4f, x7: vec4f, x8: vec4f,
-           k0: vec4f, k1: vec4f, k2: vec4f, acc: Four) -> Four {
-  return Four(
-    fma(x0, k0, fma(x1, k1, fma(x2, k2, acc.a))),
-    fma(x2, k0, fma(x3, k1, fma(x4, k2, acc.b))),
-    fma(x4, k0, fma(x5, k1, fma(x6, k2, acc.c))),
-    fma(x6, k0, fma(x7, k1, fma(x8, k2, acc.d))));
-}
+// starts row j/2 (kernel row 0), so the shared row is loaded once: 3 vec4 loads per row.
+//
+// Why one column and not four like depthwise_3x3: four columns share the overlap column (9 loads
+// per row for 4 outputs instead of 12) but keep ~100 vec4-lanes live (taps, 9 loaded columns, 4+4
+// sums) against x86's 16 SIMD registers. lavapipe builds each per-lane load by inserting lane after
+// lane into a vector; under that pressure about half of those inserts went through stack slots
+// (GALLIVM_DEBUG=asm), and the loads cost ~3x what they cost in a plain stream. One column per
+// invocation ran 1.5-2.2x faster at all four MobileNet stride-2 shapes (interleaved, 2026-11-29),
+// two columns 1.1-1.7x. (Written as one flat loop: a version built from helper functions
+// returning nine-vec4 structs hung SwiftShader.)
+//
+// Grid: x = ceil(C4 * ow / WG) (channel group fastest), y = ceil(oh / PY), z = n.
 
 // Shapes: x [n, h, w, c], w [3, 3, c, 1], bias [c] (HAS_BIAS) -> y [n, oh, ow, c]; stride 2.
 @compute @workgroup_size(WG)
@@ -338,58 +337,40 @@ fn depthwise_3x3s2(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup
   let w = i32(p.w);
   let ow = p.ow;
   let oh = p.oh;
-  let lanes = C4 * ((ow + 3u) / 4u);
+  let lanes = C4 * ow;
   let live = gid.x < lanes;
   let i = min(gid.x, lanes - 1u);
   let cg = i % C4;
-  let ox0 = (i / C4) * 4u;
+  let ox = i / C4;
   let oy0 = wid.y * PY;
   let n = wid.z;
-  // Input columns ix0 .. ix0+8, clamped for loading and masked to zero outside the image.
-  let ix0 = i32(ox0 * 2u) - i32(p.pl);
-  let xa = vec4i(ix0) + vec4i(0, 1, 2, 3);
-  let xb = vec4i(ix0) + vec4i(4, 5, 6, 7);
-  let x8 = ix0 + 8;
-  let ca = vec4u(clamp(xa, vec4i(0), vec4i(w - 1))) * C4 + cg;
-  let cb = vec4u(clamp(xb, vec4i(0), vec4i(w - 1))) * C4 + cg;
-  let c8 = u32(clamp(x8, 0, w - 1)) * C4 + cg;
-  let oka = (xa >= vec4i(0)) & (xa < vec4i(w));
-  let okb = (xb >= vec4i(0)) & (xb < vec4i(w));
-  let ok8 = x8 >= 0 && x8 < w;
+  // Input columns ix0 .. ix0+2, clamped for loading and masked to zero outside the image.
+  let ix0 = i32(ox * 2u) - i32(p.pl);
+  let xs = vec3i(ix0) + vec3i(0, 1, 2);
+  let col = vec3u(clamp(xs, vec3i(0), vec3i(w - 1))) * C4 + cg;
+  let okx = (xs >= vec3i(0)) & (xs < vec3i(w));
   let k00 = tap3(0u, cg); let k01 = tap3(1u, cg); let k02 = tap3(2u, cg);
   let k10 = tap3(3u, cg); let k11 = tap3(4u, cg); let k12 = tap3(5u, cg);
   let k20 = tap3(6u, cg); let k21 = tap3(7u, cg); let k22 = tap3(8u, cg);
   var b = vec4f(0.0);
   if (HAS_BIAS) { b = bias3[cg]; }
-  let zero = Four(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
-  var cur = zero;  // output row oy0 + j/2 (kernel rows added so far)
+  var cur = vec4f(0.0);  // output row oy0 + j/2 (kernel rows added so far)
   let iy0 = i32(oy0 * 2u) - i32(p.pt);
   let rows = 2u * min(PY, oh - oy0) + 1u;
   for (var j = 0u; j < rows; j++) {
     let iy = iy0 + i32(j);
     let oky = iy >= 0 && iy < h;
     let row = (n * p.h + u32(clamp(iy, 0, h - 1))) * p.w * C4;
-    let v0 = select(vec4f(0.0), in1[row + ca.x], oka.x && oky);
-    let v1 = select(vec4f(0.0), in1[row + ca.y], oka.y && oky);
-    let v2 = select(vec4f(0.0), in1[row + ca.z], oka.z && oky);
-    let v3 = select(vec4f(0.0), in1[row + ca.w], oka.w && oky);
-    let v4 = select(vec4f(0.0), in1[row + cb.x], okb.x && oky);
-    let v5 = select(vec4f(0.0), in1[row + cb.y], okb.y && oky);
-    let v6 = select(vec4f(0.0), in1[row + cb.z], okb.z && oky);
-    let v7 = select(vec4f(0.0), in1[row + cb.w], okb.w && oky);
-    let v8 = select(vec4f(0.0), in1[row + c8], ok8 && oky);
+    let v0 = select(vec4f(0.0), in1[row + col.x], okx.x && oky);
+    let v1 = select(vec4f(0.0), in1[row + col.y], okx.y && oky);
+    let v2 = select(vec4f(0.0), in1[row + col.z], okx.z && oky);
     if ((j & 1u) == 1u) {
-      cur = taps3s2(v0, v1, v2, v3, v4, v5, v6, v7, v8, k10, k11, k12, cur);
+      cur = fma(v0, k10, fma(v1, k11, fma(v2, k12, cur)));
     } else {
       if (j > 0u && live) {
-        let done = taps3s2(v0, v1, v2, v3, v4, v5, v6, v7, v8, k20, k21, k22, cur);
-        let o = ((n * oh + oy0 + j / 2u - 1u) * ow + ox0) * C4 + cg;
-        out4[o] = act(done.a + b);
-        if (ox0 + 1u < ow) { out4[o + C4] = act(done.b + b); }
-        if (ox0 + 2u < ow) { out4[o + 2u * C4] = act(done.c + b); }
-        if (ox0 + 3u < ow) { out4[o + 3u * C4] = act(done.d + b); }
+        out4[((n * oh + oy0 + j / 2u - 1u) * ow + ox) * C4 + cg] = act(fma(v0, k20, fma(v1, k21, fma(v2, k22, cur))) + b);
       }
-      cur = taps3s2(v0, v1, v2, v3, v4, v5, v6, v7, v8, k00, k01, k02, zero);
+      cur = fma(v0, k00, fma(v1, k01, v2 * k02));
     }
   }
 }
