@@ -1,4 +1,4 @@
-// Filter gradient of the 3x3 depthwise convolution at stride 1, pass 1: rolling rows, like the
+// Filter gradient of the 3x3 depthwise convolution at strides 1 and 2, pass 1: rolling rows, like the
 // forward (depthwise_3x3 in depthwise-vec4.wgsl, which the host prepends: params, bindings, C4,
 // PY and Four come from there).
 //
@@ -10,8 +10,8 @@
 // 10 loads per 4 output positions instead of 40. Each invocation writes its 9 tap sums to its own
 // chunk of the partials; depthwise_sum_partials adds the chunks. Measured at 8x112x112x32
 // (interleaved, 2026-11-29): 1.58-1.66x over depthwise_dw, PY 8, 16 and 32 within 5%.
-// At stride 2 the same walk (9 columns and two rows per dy row, 5.5 loads per position) ran
-// 0.63-0.76x of depthwise_dw, and a walk along x with 4 output rows 0.97x: see docs/KERNELS.md.
+// At stride 2 the same walk with 4 columns (9 columns and two rows per dy row, 5.5 loads per
+// position) ran 0.63-0.76x of depthwise_dw: too many live vectors (see depthwise_3x3s2_dw below).
 //
 // Grid: x = ceil(C4 * ceil(ow / 4) / WG) (channel group fastest), y = ceil(oh / PY), z = n.
 // Partials: [chunks, 9, c] with chunks = n * ceil(oh / PY) * ceil(ow / 4),
@@ -115,4 +115,66 @@ fn depthwise_3x3_dw(@builtin(global_invocation_id) gid: vec3u, @builtin(workgrou
     x1 = x2;
   }
   if (r.live) { store_taps(r, 0u, a0); store_taps(r, 1u, a1); store_taps(r, 2u, a2); }
+}
+
+// ---- Stride 2, pass 1: the same walk, one output column per invocation (as depthwise_3x3s2, and
+// for the same reason: few live vectors, so lavapipe's per-lane loads stay in registers). Input row
+// j (3 columns, 2ox .. 2ox+2) meets dy row (j - 1) / 2 through kernel row 1 when j is odd; when j
+// is even it meets dy row j/2 - 1 through kernel row 2 and dy row j/2 through kernel row 0, so
+// each input row and each dy row is loaded once: 7 vec4 loads per output position instead of the
+// generic kernel's 10, and 9 sums + 4 loaded vec4s live. Measured at the four MobileNet stride-2
+// shapes (interleaved, 2026-11-29): 1.2-1.6x over depthwise_dw with 16 rows per invocation,
+// 1.3-2.0x with 64 (one block per image there: fewer partial sums for pass 2 to add).
+//
+// Grid: x = ceil(C4 * ow / WG) (channel group fastest), y = ceil(oh / PY), z = n.
+// Partials: [chunks, 9, c] with chunks = n * ceil(oh / PY) * ow, chunk = (n * ceil(oh / PY) + block) * ow + ox.
+
+// Shapes: x [n, h, w, c], dy [n, oh, ow, c] (pre-activation) -> partials [chunks, 9, c]; stride 2.
+@compute @workgroup_size(WG)
+fn depthwise_3x3s2_dw(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let h = i32(p.h);
+  let w = i32(p.w);
+  let ow = p.ow;
+  let lanes = C4 * ow;
+  let live = gid.x < lanes;
+  let i = min(gid.x, lanes - 1u);
+  let cg = i % C4;
+  let ox = i / C4;
+  let n = wid.z;
+  let oy0 = wid.y * PY;
+  let outs = min(PY, p.oh - oy0);
+  let ix0 = i32(ox * 2u) - i32(p.pl);
+  let xs = vec3i(ix0) + vec3i(0, 1, 2);
+  let col = vec3u(clamp(xs, vec3i(0), vec3i(w - 1))) * C4 + cg;
+  let okx = (xs >= vec3i(0)) & (xs < vec3i(w));
+  let x0 = n * p.h * p.w * C4;
+  let dy0 = ((n * p.oh + oy0) * ow + ox) * C4 + cg;
+  let dstep = ow * C4;
+  var a00 = vec4f(0.0); var a01 = vec4f(0.0); var a02 = vec4f(0.0);
+  var a10 = vec4f(0.0); var a11 = vec4f(0.0); var a12 = vec4f(0.0);
+  var a20 = vec4f(0.0); var a21 = vec4f(0.0); var a22 = vec4f(0.0);
+  var d = vec4f(0.0);  // dy of the output row the last even input row started (zero before it)
+  let iy0 = i32(oy0 * 2u) - i32(p.pt);
+  for (var j = 0u; j < 2u * outs + 1u; j++) {
+    let iy = iy0 + i32(j);
+    let oky = iy >= 0 && iy < h;
+    let row = x0 + u32(clamp(iy, 0, h - 1)) * p.w * C4;
+    let v0 = select(vec4f(0.0), in1[row + col.x], okx.x && oky);
+    let v1 = select(vec4f(0.0), in1[row + col.y], okx.y && oky);
+    let v2 = select(vec4f(0.0), in1[row + col.z], okx.z && oky);
+    if ((j & 1u) == 1u) {
+      a10 = fma(v0, d, a10); a11 = fma(v1, d, a11); a12 = fma(v2, d, a12);
+    } else {
+      a20 = fma(v0, d, a20); a21 = fma(v1, d, a21); a22 = fma(v2, d, a22);
+      let r = j / 2u;
+      d = select(vec4f(0.0), in2[dy0 + min(r, outs - 1u) * dstep], r < outs);
+      a00 = fma(v0, d, a00); a01 = fma(v1, d, a01); a02 = fma(v2, d, a02);
+    }
+  }
+  if (live) {
+    let at = (((n * ((p.oh + PY - 1u) / PY) + wid.y) * ow + ox) * 9u) * C4 + cg;
+    out3[at] = a00; out3[at + C4] = a01; out3[at + 2u * C4] = a02;
+    out3[at + 3u * C4] = a10; out3[at + 4u * C4] = a11; out3[at + 5u * C4] = a12;
+    out3[at + 6u * C4] = a20; out3[at + 7u * C4] = a21; out3[at + 8u * C4] = a22;
+  }
 }

@@ -44,6 +44,9 @@ const CASES: Case[] = [
   { n: 2, h: 9, w: 13, c: 12, kh: 3, kw: 3, stride: 2, padding: MOBILENET_PAD, bias: true, activation: 'relu6', tf: true },
   { n: 1, h: 20, w: 11, c: 4, kh: 3, kw: 3, stride: 2, padding: 'valid', tf: true },
   { n: 3, h: 36, w: 35, c: 8, kh: 3, kw: 3, stride: 2, padding: 'same', tf: true },
+  // More output rows (68) than one block of the stride-2 filter gradient (64) and of the forward
+  // (16), with padding on top and left.
+  { n: 2, h: 135, w: 6, c: 8, kh: 3, kw: 3, stride: 2, padding: { top: 1, bottom: 1, left: 1, right: 0 }, tf: true },
 ];
 
 function name(c: Case): string {
@@ -169,7 +172,7 @@ describe('depthwise', () => {
     expectClose(picked.map((i) => got[i]), fd, 2e-2, 'dw vs GPU finite differences');
   });
 
-  it('the 3x3 stride-1 filter gradient with c % 4 == 0 takes the rolling-rows kernel, stride 2 and c % 4 != 0 the generic one', () => {
+  it('the 3x3 filter gradient with c % 4 == 0 takes the rolling-rows kernels (strides 1 and 2), c % 4 != 0 the generic one', () => {
     const label = (c: Case) => {
       const [oh, ow] = ref.outputSize(c);
       const r = k.dw(c, { x: bufs.poisoned(c.n * c.h * c.w * c.c), dy: bufs.poisoned(c.n * oh * ow * c.c), dw: bufs.poisoned(9 * c.c) });
@@ -177,7 +180,8 @@ describe('depthwise', () => {
       return r.dispatches[0].label;
     };
     expect(label({ n: 1, h: 9, w: 7, c: 8, kh: 3, kw: 3, padding: 'same' })).to.equal('depthwise/depthwise_3x3_dw');
-    expect(label({ n: 1, h: 9, w: 7, c: 8, kh: 3, kw: 3, stride: 2, padding: 'same' })).to.equal('depthwise/depthwise_dw');
+    expect(label({ n: 1, h: 9, w: 7, c: 8, kh: 3, kw: 3, stride: 2, padding: 'same' })).to.equal('depthwise/depthwise_3x3s2_dw');
+    expect(label({ n: 1, h: 9, w: 7, c: 8, kh: 3, kw: 3, stride: [2, 1], padding: 'same' })).to.equal('depthwise/depthwise_dw');
     expect(label({ n: 1, h: 9, w: 7, c: 6, kh: 3, kw: 3, padding: 'same' })).to.equal('depthwise/depthwise_dw');
   });
 
