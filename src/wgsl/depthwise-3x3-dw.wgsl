@@ -133,22 +133,13 @@ fn depthwise_3x3_dw(@builtin(global_invocation_id) gid: vec3u, @builtin(workgrou
 @compute @workgroup_size(WG)
 fn depthwise_3x3s2_dw(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
   let h = i32(p.h);
-  let w = i32(p.w);
   let ow = p.ow;
-  let lanes = C4 * ow;
-  let live = gid.x < lanes;
-  let i = min(gid.x, lanes - 1u);
-  let cg = i % C4;
-  let ox = i / C4;
+  let at = s2_column(gid);
   let n = wid.z;
   let oy0 = wid.y * PY;
   let outs = min(PY, p.oh - oy0);
-  let ix0 = i32(ox * 2u) - i32(p.pl);
-  let xs = vec3i(ix0) + vec3i(0, 1, 2);
-  let col = vec3u(clamp(xs, vec3i(0), vec3i(w - 1))) * C4 + cg;
-  let okx = (xs >= vec3i(0)) & (xs < vec3i(w));
   let x0 = n * p.h * p.w * C4;
-  let dy0 = ((n * p.oh + oy0) * ow + ox) * C4 + cg;
+  let dy0 = ((n * p.oh + oy0) * ow + at.ox) * C4 + at.cg;
   let dstep = ow * C4;
   var a00 = vec4f(0.0); var a01 = vec4f(0.0); var a02 = vec4f(0.0);
   var a10 = vec4f(0.0); var a11 = vec4f(0.0); var a12 = vec4f(0.0);
@@ -159,9 +150,9 @@ fn depthwise_3x3s2_dw(@builtin(global_invocation_id) gid: vec3u, @builtin(workgr
     let iy = iy0 + i32(j);
     let oky = iy >= 0 && iy < h;
     let row = x0 + u32(clamp(iy, 0, h - 1)) * p.w * C4;
-    let v0 = select(vec4f(0.0), in1[row + col.x], okx.x && oky);
-    let v1 = select(vec4f(0.0), in1[row + col.y], okx.y && oky);
-    let v2 = select(vec4f(0.0), in1[row + col.z], okx.z && oky);
+    let v0 = select(vec4f(0.0), in1[row + at.col.x], at.okx.x && oky);
+    let v1 = select(vec4f(0.0), in1[row + at.col.y], at.okx.y && oky);
+    let v2 = select(vec4f(0.0), in1[row + at.col.z], at.okx.z && oky);
     if ((j & 1u) == 1u) {
       a10 = fma(v0, d, a10); a11 = fma(v1, d, a11); a12 = fma(v2, d, a12);
     } else {
@@ -171,10 +162,10 @@ fn depthwise_3x3s2_dw(@builtin(global_invocation_id) gid: vec3u, @builtin(workgr
       a00 = fma(v0, d, a00); a01 = fma(v1, d, a01); a02 = fma(v2, d, a02);
     }
   }
-  if (live) {
-    let at = (((n * ((p.oh + PY - 1u) / PY) + wid.y) * ow + ox) * 9u) * C4 + cg;
-    out3[at] = a00; out3[at + C4] = a01; out3[at + 2u * C4] = a02;
-    out3[at + 3u * C4] = a10; out3[at + 4u * C4] = a11; out3[at + 5u * C4] = a12;
-    out3[at + 6u * C4] = a20; out3[at + 7u * C4] = a21; out3[at + 8u * C4] = a22;
+  if (at.live) {
+    let o = (((n * ((p.oh + PY - 1u) / PY) + wid.y) * ow + at.ox) * 9u) * C4 + at.cg;
+    out3[o] = a00; out3[o + C4] = a01; out3[o + 2u * C4] = a02;
+    out3[o + 3u * C4] = a10; out3[o + 4u * C4] = a11; out3[o + 5u * C4] = a12;
+    out3[o + 6u * C4] = a20; out3[o + 7u * C4] = a21; out3[o + 8u * C4] = a22;
   }
 }

@@ -330,30 +330,35 @@ fn depthwise_3x3(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_i
 //
 // Grid: x = ceil(C4 * ow / WG) (channel group fastest), y = ceil(oh / PY), z = n.
 
+// Where a stride-2 invocation works: its lane's channel group and output column, and its three
+// input columns 2ox - left .. 2ox - left + 2, clamped for loading (col) and masked (okx).
+struct S2Column { live: bool, cg: u32, ox: u32, col: vec3u, okx: vec3<bool> }
+
+fn s2_column(gid: vec3u) -> S2Column {
+  let w = i32(p.w);
+  let lanes = C4 * p.ow;
+  let i = min(gid.x, lanes - 1u);
+  let cg = i % C4;
+  let ox = i / C4;
+  let xs = vec3i(i32(ox * 2u) - i32(p.pl)) + vec3i(0, 1, 2);
+  let col = vec3u(clamp(xs, vec3i(0), vec3i(w - 1))) * C4 + cg;
+  return S2Column(gid.x < lanes, cg, ox, col, (xs >= vec3i(0)) & (xs < vec3i(w)));
+}
+
 // Shapes: x [n, h, w, c], w [3, 3, c, 1], bias [c] (HAS_BIAS) -> y [n, oh, ow, c]; stride 2.
 @compute @workgroup_size(WG)
 fn depthwise_3x3s2(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
   let h = i32(p.h);
-  let w = i32(p.w);
   let ow = p.ow;
   let oh = p.oh;
-  let lanes = C4 * ow;
-  let live = gid.x < lanes;
-  let i = min(gid.x, lanes - 1u);
-  let cg = i % C4;
-  let ox = i / C4;
+  let at = s2_column(gid);
   let oy0 = wid.y * PY;
   let n = wid.z;
-  // Input columns ix0 .. ix0+2, clamped for loading and masked to zero outside the image.
-  let ix0 = i32(ox * 2u) - i32(p.pl);
-  let xs = vec3i(ix0) + vec3i(0, 1, 2);
-  let col = vec3u(clamp(xs, vec3i(0), vec3i(w - 1))) * C4 + cg;
-  let okx = (xs >= vec3i(0)) & (xs < vec3i(w));
-  let k00 = tap3(0u, cg); let k01 = tap3(1u, cg); let k02 = tap3(2u, cg);
-  let k10 = tap3(3u, cg); let k11 = tap3(4u, cg); let k12 = tap3(5u, cg);
-  let k20 = tap3(6u, cg); let k21 = tap3(7u, cg); let k22 = tap3(8u, cg);
+  let k00 = tap3(0u, at.cg); let k01 = tap3(1u, at.cg); let k02 = tap3(2u, at.cg);
+  let k10 = tap3(3u, at.cg); let k11 = tap3(4u, at.cg); let k12 = tap3(5u, at.cg);
+  let k20 = tap3(6u, at.cg); let k21 = tap3(7u, at.cg); let k22 = tap3(8u, at.cg);
   var b = vec4f(0.0);
-  if (HAS_BIAS) { b = bias3[cg]; }
+  if (HAS_BIAS) { b = bias3[at.cg]; }
   var cur = vec4f(0.0);  // output row oy0 + j/2 (kernel rows added so far)
   let iy0 = i32(oy0 * 2u) - i32(p.pt);
   let rows = 2u * min(PY, oh - oy0) + 1u;
@@ -361,14 +366,14 @@ fn depthwise_3x3s2(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup
     let iy = iy0 + i32(j);
     let oky = iy >= 0 && iy < h;
     let row = (n * p.h + u32(clamp(iy, 0, h - 1))) * p.w * C4;
-    let v0 = select(vec4f(0.0), in1[row + col.x], okx.x && oky);
-    let v1 = select(vec4f(0.0), in1[row + col.y], okx.y && oky);
-    let v2 = select(vec4f(0.0), in1[row + col.z], okx.z && oky);
+    let v0 = select(vec4f(0.0), in1[row + at.col.x], at.okx.x && oky);
+    let v1 = select(vec4f(0.0), in1[row + at.col.y], at.okx.y && oky);
+    let v2 = select(vec4f(0.0), in1[row + at.col.z], at.okx.z && oky);
     if ((j & 1u) == 1u) {
       cur = fma(v0, k10, fma(v1, k11, fma(v2, k12, cur)));
     } else {
-      if (j > 0u && live) {
-        out4[((n * oh + oy0 + j / 2u - 1u) * ow + ox) * C4 + cg] = act(fma(v0, k20, fma(v1, k21, fma(v2, k22, cur))) + b);
+      if (j > 0u && at.live) {
+        out4[((n * oh + oy0 + j / 2u - 1u) * ow + at.ox) * C4 + at.cg] = act(fma(v0, k20, fma(v1, k21, fma(v2, k22, cur))) + b);
       }
       cur = fma(v0, k00, fma(v1, k01, v2 * k02));
     }
