@@ -22,6 +22,7 @@ import type { InferenceBenchResult } from '../model/inference.bench.js';
 import type { TrainingBenchResult } from '../model/training.bench.js';
 import type { BenchName, ChildResult } from './child.js';
 import { environment, LoadWatch, peers, ROOT } from './environment.js';
+import { writeHistory } from './history.js';
 import { SECTIONS, toMarkdown, writeResults, type KernelRow, type Section, type SuiteResult } from './results.js';
 
 export interface SuiteOptions {
@@ -171,7 +172,7 @@ export async function runSuite(o: SuiteOptions): Promise<{ result: SuiteResult; 
   result.environment.load.end = loadavg()[0];
   result.environment.load.max = Math.max(load.max, result.environment.load.end);
   rmSync(tmp, { recursive: true, force: true });
-  const files = writeResults(result, out);
+  const files = [...writeResults(result, out), ...writeHistory(out)];
   log('\n' + toMarkdown(result));
   log(`wrote ${files.join(', ')}`);
   return { result, files };

@@ -10,6 +10,7 @@ type Section = (typeof SECTIONS)[number];
 
 export const BENCH_HELP = [
   'usage: patt-lite bench [--quick] [--only SECTIONS] [--budget SECONDS] [--out DIR]',
+  '       patt-lite bench --history [--out DIR]',
   '',
   'Runs the benchmark suite on one adapter, next to TensorFlow.js WebGPU on the same adapter:',
   '  kernels    matmul/pointwise, depthwise 3x3, conv1, patch-extraction convs, attention:',
@@ -21,6 +22,9 @@ export const BENCH_HELP = [
   'TF.js WASM is reported as a peer that is not installed (the suite does not install packages).',
   'Writes bench-<date>.json/.md and latest.json/.md to the results folder and prints the table.',
   'Figures are medians after warm-up runs; no figure is checked against a threshold.',
+  'Then it rebuilds history.md, history.png and history-matmul.png there from every bench-*.json',
+  'in the folder: each kernel\'s speed-up over TF.js and the 1024^3 matmul\'s GFLOP/s run by run',
+  '(a software adapter swings between runs, so one run cannot say whether a target holds).',
   '',
   '  --quick          small repeat counts, no inference batch 128 (a few minutes on a 2-core',
   '                   software adapter); default budget 420 s instead of 1800 s',
@@ -29,6 +33,7 @@ export const BENCH_HELP = [
   '                   repeats; batch sizes and TF.js phase 2 that would not fit are skipped and',
   '                   listed under "budget decisions"',
   '  --out DIR        results folder (default bench/results in the checkout)',
+  '  --history        only rebuild the history files from the results folder; runs nothing',
   ...GPU_HELP,
   '',
   'Needs a source checkout (bench/ is not in the npm package) and the dev dependencies',
@@ -40,6 +45,8 @@ export interface BenchArgs {
   only: Section[];
   budgetS?: number;
   out?: string;
+  /** Only rebuild the history files. */
+  history: boolean;
 }
 
 /** Parses the options (exported for the test); returns undefined for --help. */
@@ -50,8 +57,12 @@ export function parseBenchArgs(argv: string[]): BenchArgs | undefined {
     only: { type: 'string' },
     budget: { type: 'string' },
     out: { type: 'string' },
+    history: { type: 'boolean' },
   });
   if (values.help) return undefined;
+  if (values.history && (values.quick || values.only !== undefined || values.budget !== undefined)) {
+    throw new UsageError('--history runs no benchmark: it takes only --out');
+  }
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"; see --help`);
   const only = values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : [...SECTIONS];
   for (const s of only) {
@@ -64,13 +75,18 @@ export function parseBenchArgs(argv: string[]): BenchArgs | undefined {
   }
   if (values.adapter) process.env.PATT_ADAPTER = values.adapter;
   if (values.backend) process.env.PATT_BACKEND = values.backend;
-  return { quick: !!values.quick, only: only as Section[], budgetS, out: values.out };
+  return { quick: !!values.quick, only: only as Section[], budgetS, out: values.out, history: !!values.history };
 }
 
 /** What bench/suite/run.ts exports (declared here: bench/ is outside src's build). */
 interface SuiteModule {
+  DEFAULT_OUT: string;
   DEFAULT_BUDGET_S: { quick: number; full: number };
   runSuite(o: { quick: boolean; only: Section[]; budgetS: number; out?: string }): Promise<{ files: string[] }>;
+}
+
+interface HistoryModule {
+  writeHistory(dir: string): string[];
 }
 
 export async function benchCommand(argv: string[]): Promise<number> {
@@ -85,6 +101,16 @@ export async function benchCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const suite = (await import(url.href)) as SuiteModule;
+  if (args.history) {
+    const history = (await import(new URL('../../bench/suite/history.ts', import.meta.url).href)) as HistoryModule;
+    const dir = args.out ?? suite.DEFAULT_OUT;
+    if (!existsSync(dir)) {
+      console.error(`patt-lite bench --history: no results folder at ${dir}`);
+      return 2;
+    }
+    console.log(`wrote ${history.writeHistory(dir).join(', ')}`);
+    return 0;
+  }
   const budgetS = args.budgetS ?? (args.quick ? suite.DEFAULT_BUDGET_S.quick : suite.DEFAULT_BUDGET_S.full);
   await suite.runSuite({ quick: args.quick, only: args.only, budgetS, out: args.out });
   return 0;

@@ -243,3 +243,99 @@ export function writePlot(path: string, png: Buffer): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, png);
 }
+
+export interface DotStripRow {
+  label: string;
+  /** One value per run, oldest first; null where that run has none. */
+  values: readonly (number | null)[];
+}
+
+export interface DotStripOptions {
+  rows: readonly DotStripRow[];
+  title?: string;
+  xLabel?: string;
+  /** A vertical reference line (a target), drawn red. */
+  reference?: { value: number; label: string };
+  /** Log-scale x range; default: the data and the reference, widened to powers of 2. */
+  xMin?: number;
+  xMax?: number;
+  width?: number;
+}
+
+/** Where a dot strip puts things: exported so that tests can find a value's pixel column. */
+export interface DotStripLayout {
+  left: number;
+  right: number;
+  top: number;
+  rowHeight: number;
+  xMin: number;
+  xMax: number;
+  /** Pixel column of value v on the log axis. */
+  px(v: number): number;
+}
+
+const ROW_H = 18;
+
+export function dotStripLayout(o: DotStripOptions): DotStripLayout {
+  const width = o.width ?? 900;
+  const all = o.rows.flatMap((r) => r.values.filter((v): v is number => v !== null && v > 0));
+  if (o.reference) all.push(o.reference.value);
+  const lo = o.xMin ?? 2 ** Math.floor(Math.log2(Math.min(...all, 1)));
+  const hi = o.xMax ?? 2 ** Math.ceil(Math.log2(Math.max(...all, 2)));
+  const left = Math.max(0, ...o.rows.map((r) => textWidth(r.label))) + 16;
+  const right = width - 110;
+  const top = o.title ? 44 : 22;
+  const span = Math.log(hi / lo);
+  return {
+    left, right, top, rowHeight: ROW_H, xMin: lo, xMax: hi,
+    px: (v) => left + (Math.log(Math.min(hi, Math.max(lo, v)) / lo) / span) * (right - left),
+  };
+}
+
+/**
+ * One row per label, one dot per run on a log x axis: older runs pale, the newest run that has
+ * the row's figure black and larger, with min-max of the row in text on the right. For figures that swing from run to run,
+ * where one number would mislead (benchmark ratios on a noisy machine).
+ */
+export function plotDotStrip(o: DotStripOptions): Buffer {
+  const L = dotStripLayout(o);
+  const height = L.top + o.rows.length * ROW_H + 40;
+  const cv = new Canvas(o.width ?? 900, height, WHITE);
+  const bottom = L.top + o.rows.length * ROW_H;
+  if (o.title) cv.text(o.title, cv.width / 2, 8, INK, { scale: 2, align: 'center' });
+  for (let t = L.xMin; t <= L.xMax * 1.0001; t *= 2) {
+    const x = Math.round(L.px(t));
+    cv.fillRect(x, L.top, 1, bottom - L.top, GRID);
+    cv.fillRect(x, bottom, 1, 4, INK);
+    cv.text(t >= 1 ? String(t) : t.toString(), x, bottom + 7, INK, { align: 'center' });
+  }
+  cv.fillRect(L.left, bottom, L.right - L.left + 1, 1, INK);
+  if (o.xLabel) cv.text(o.xLabel, (L.left + L.right) / 2, bottom + 22, INK, { align: 'center' });
+  if (o.reference) {
+    const x = Math.round(L.px(o.reference.value));
+    cv.fillRect(x, L.top - 4, 1, bottom - L.top + 4, RED);
+    cv.text(o.reference.label, x + 4, L.top - 10, RED);
+  }
+  o.rows.forEach((r, i) => {
+    const y = L.top + i * ROW_H + ROW_H / 2;
+    if (i % 2 === 1) cv.fillRect(L.left + 1, L.top + i * ROW_H, L.right - L.left, ROW_H, [0.975, 0.975, 0.98]);
+    cv.text(r.label, L.left - 8, y - 3, INK, { align: 'right' });
+    const seen = r.values.map((v, k) => [v, k] as const).filter((e): e is readonly [number, number] => e[0] !== null && e[0] > 0);
+    const n = r.values.length;
+    const newestSeen = seen.length ? seen[seen.length - 1][1] : -1;
+    for (const [v, k] of seen) {
+      const newest = k === newestSeen;
+      const age = n > 1 ? k / (n - 1) : 1;
+      const color = newest ? INK : mix([0.82, 0.84, 0.9], PALETTE[0], age);
+      const X = L.px(v);
+      const rad = newest ? 3.5 : 2.5;
+      cv.fill(sdCircle(X, y, rad), [X - rad - 1, y - rad - 1, X + rad + 1, y + rad + 1], color);
+    }
+    if (seen.length) {
+      const vs = seen.map(([v]) => v);
+      const text = `${Math.min(...vs).toFixed(1)}-${Math.max(...vs).toFixed(1)}`;
+      cv.text(text, L.right + 10, y - 3, INK);
+    }
+  });
+  return cv.toPng();
+}

@@ -74,9 +74,9 @@ describe('bench suite', () => {
   });
 
   it('parseBenchArgs: options, defaults and mistakes', () => {
-    expect(parseBenchArgs([])).to.deep.equal({ quick: false, only: ['kernels', 'inference', 'training'], budgetS: undefined, out: undefined });
+    expect(parseBenchArgs([])).to.deep.equal({ quick: false, only: ['kernels', 'inference', 'training'], budgetS: undefined, out: undefined, history: false });
     expect(parseBenchArgs(['--quick', '--only', 'kernels,training', '--budget', '60', '--out', 'r']))
-      .to.deep.equal({ quick: true, only: ['kernels', 'training'], budgetS: 60, out: 'r' });
+      .to.deep.equal({ quick: true, only: ['kernels', 'training'], budgetS: 60, out: 'r', history: false });
     expect(parseBenchArgs(['--help'])).to.equal(undefined);
     expect(() => parseBenchArgs(['--only', 'kernel'])).to.throw(UsageError, /unknown section "kernel"/);
     expect(() => parseBenchArgs(['--budget', '0'])).to.throw(UsageError, /positive/);
