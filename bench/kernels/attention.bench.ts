@@ -16,6 +16,7 @@ import { createAttention, batchShape, tokenShape, type AttentionShape } from '..
 import { encode, upload, createStorage, type BoundDispatch } from '../../src/kernels/runtime.js';
 import { time, gflops, gbps, table } from '../lib/timing.js';
 import { tfjsWebgpu, releaseTfjsWebgpu } from '../lib/tfjs-webgpu.js';
+import { settle } from '../../src/gpu/wait.js';
 
 export interface AttentionBenchRow {
   op: string;
@@ -52,7 +53,7 @@ export async function runAttentionBench(
     encode(pass, ...bound);
     pass.end();
     device.queue.submit([enc.finish()]);
-    await device.queue.onSubmittedWorkDone();
+    await settle(device.queue.onSubmittedWorkDone());
   };
   try {
     for (const { name, s } of ATTENTION_BENCH_SHAPES) {
@@ -75,7 +76,7 @@ export async function runAttentionBench(
         backend.ensureCommandEncoderReady();
         backend.endComputePassEncoder();
         backend.submitQueue();
-        await backend.device.queue.onSubmittedWorkDone();
+        await settle(backend.device.queue.onSubmittedWorkDone());
         y.dispose();
       };
       const tf_ = await time(theirs, repeats, warmup);

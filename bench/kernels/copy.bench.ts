@@ -9,6 +9,7 @@
 import { pathToFileURL } from 'node:url';
 import { createGpu } from '../../src/gpu/device.js';
 import { time, gbps } from '../lib/timing.js';
+import { settle } from '../../src/gpu/wait.js';
 
 export interface CopyBenchResult {
   bytes: number;
@@ -34,12 +35,12 @@ export async function runCopyBench(
     const enc0 = device.createCommandEncoder();
     enc0.clearBuffer(src);
     device.queue.submit([enc0.finish()]);
-    await device.queue.onSubmittedWorkDone();
+    await settle(device.queue.onSubmittedWorkDone());
     const t = await time(async () => {
       const enc = device.createCommandEncoder();
       for (let i = 0; i < perSubmit; i++) enc.copyBufferToBuffer(src, 0, dst, 0, bytes);
       device.queue.submit([enc.finish()]);
-      await device.queue.onSubmittedWorkDone();
+      await settle(device.queue.onSubmittedWorkDone());
     }, repeats, warmup);
     src.destroy();
     dst.destroy();

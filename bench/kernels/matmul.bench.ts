@@ -12,6 +12,8 @@
 //           does first), await its device's onSubmittedWorkDone(), dispose the outputs. No readback.
 // Times are medians (bench/lib/timing.ts) of `repeats` runs after `warmup` untimed runs, divided
 // by perSubmit. GFLOP/s = 2*M*K*N / time; GB/s counts A, B and C once (a lower bound on traffic).
+// Both sides await the queue through settle() (src/gpu/wait.ts: Node's thread sleeps between
+// polls instead of spinning, so neither wait takes a core from a CPU adapter's threads).
 
 import { pathToFileURL } from 'node:url';
 import { loadavg } from 'node:os';
@@ -22,6 +24,7 @@ import { encode, upload, createStorage, type BoundDispatch } from '../../src/ker
 import { time, gflops, gbps, table } from '../lib/timing.js';
 import { tfjsWebgpu, releaseTfjsWebgpu } from '../lib/tfjs-webgpu.js';
 import { uniform } from '../../test/helpers/random.js';
+import { settle } from '../../src/gpu/wait.js';
 
 export interface MatmulBenchRow {
   /** 'matmul / pointwise' (C = A·B) or 'pointwise dW' (C = A^T·B, A stored [K,M]). */
@@ -89,7 +92,7 @@ export async function runMatmulBench(
             for (let i = 0; i < perSubmit; i++) encode(pass, ...bound);
             pass.end();
             device.queue.submit([enc.finish()]);
-            await device.queue.onSubmittedWorkDone();
+            await settle(device.queue.onSubmittedWorkDone());
           }, repeats, warmup);
           ms.set(impl, (t.median / perSubmit) * 1e3);
         }
@@ -101,7 +104,7 @@ export async function runMatmulBench(
         const outs = Array.from({ length: perSubmit }, () => tf.matMul(ta, tb, !!s.transA, false));
         backend.endComputePassEncoder();
         backend.submitQueue();
-        await backend.device.queue.onSubmittedWorkDone();
+        await settle(backend.device.queue.onSubmittedWorkDone());
         outs.forEach((o) => o.dispose());
       }, repeats, warmup);
       ms.set('tfjs webgpu', (t.median / perSubmit) * 1e3);

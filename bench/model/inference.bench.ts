@@ -12,6 +12,8 @@
 //          BN folded into the convolutions), one read-back.
 //   TF.js: tf.tensor4d(bytes) -> tf.image.resizeBilinear(halfPixelCenters) -> div/sub ->
 //          pattLiteTf -> softmax -> await data(); weights uploaded once before timing.
+// Both read-backs are awaited through settle() (src/gpu/wait.ts; our readBuffer uses it), so
+// neither side's wait spins Node's main thread while the adapter works.
 // Medians of interleaved runs (ours, TF.js, ours, …) after one warm-up run per side and batch size;
 // the warm-up is reported as "first batch" (ours: plan recording; TF.js: shader compilation for
 // new shapes). Repeats shrink on a slow adapter so the whole bench stays within BUDGET_S; the
@@ -31,6 +33,7 @@ import type { RgbImage } from '../../src/data/image.js';
 import { pattLiteTf } from '../../test/reference/patt-lite-tf.js';
 import { tfjsWebgpu, releaseTfjsWebgpu } from '../lib/tfjs-webgpu.js';
 import { table } from '../lib/timing.js';
+import { settle } from '../../src/gpu/wait.js';
 
 type Tf = typeof import('@tensorflow/tfjs');
 
@@ -155,7 +158,7 @@ export async function runInferenceBench(opts: {
       const pre = tf.sub(tf.div(resized, 127.5), 1);
       return tf.softmax(pattLiteTf(tf, w, pre, { attention: 'patch', training: false }));
     });
-    const v = (await probs.data()) as Float32Array;
+    const v = (await settle(probs.data())) as Float32Array;
     probs.dispose();
     return v;
   };

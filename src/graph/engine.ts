@@ -15,6 +15,7 @@ import { BufferPool, Reservation, type PoolStats } from './pool.js';
 import { Storage, Tensor, shapeText, sizeOf, type DType, type Shape } from './tensor.js';
 import { createKernels, type Kernels, type KernelOptions } from './kernels.js';
 import { reachableNodes } from './tape.js';
+import { settle } from '../gpu/wait.js';
 
 /**
  * Work a plan hoisted out of its replays (Engine.hoist): its dispatches run before the plan's own
@@ -337,7 +338,7 @@ export class Engine {
   async sync(label = 'engine'): Promise<void> {
     await withErrorScope(this.device, label, async () => {
       this.flush();
-      await this.device.queue.onSubmittedWorkDone();
+      await settle(this.device.queue.onSubmittedWorkDone());
     });
     checkDevice(this.device, label);
   }

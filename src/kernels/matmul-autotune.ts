@@ -7,6 +7,7 @@
 
 import { createStorage, encode, type BoundDispatch } from './runtime.js';
 import type { Matmul, MatmulVariant } from './matmul.js';
+import { settle } from '../gpu/wait.js';
 
 /** A string store for tuning results; get may return undefined, either call may be async. */
 export interface AutotuneCache {
@@ -33,7 +34,7 @@ async function timeDispatches(device: GPUDevice, bound: BoundDispatch, reps: num
   pass.end();
   const t0 = performance.now();
   device.queue.submit([enc.finish()]);
-  await device.queue.onSubmittedWorkDone();
+  await settle(device.queue.onSubmittedWorkDone());
   return performance.now() - t0;
 }
 

@@ -4,6 +4,8 @@
 // Browser-safe: only WebGPU types, no Node built-ins. A kernel never submits or reads back on
 // its own; the helpers here that do (upload, readBuffer) are for callers and tests.
 
+import { settle } from '../gpu/wait.js';
+
 /** Any failure on the GPU side: no adapter, a validation error, an out-of-memory, device loss. */
 export class GpuError extends Error {
   constructor(message: string, readonly kernel?: string) {
@@ -172,11 +174,11 @@ export function getPipeline(device: GPUDevice, spec: PipelineSpec): Promise<GPUC
         bindGroupLayouts: [ioLayout(device, spec.inputs, spec.outputs, spec.uniformTail)],
       });
       try {
-        return await device.createComputePipelineAsync({
+        return await settle(device.createComputePipelineAsync({
           label,
           layout,
           compute: { module, entryPoint: spec.entry, constants: toRecord(constants) },
-        });
+        }));
       } catch (err) {
         throw new GpuError(`${label}: pipeline creation failed: ${(err as Error).message}`, label);
       }
@@ -389,7 +391,7 @@ export async function readBuffer(device: GPUDevice, buffer: GPUBuffer, byteLengt
   enc.copyBufferToBuffer(buffer, 0, staging, 0, size);
   device.queue.submit([enc.finish()]);
   try {
-    await staging.mapAsync(GPUMapMode.READ);
+    await settle(staging.mapAsync(GPUMapMode.READ));
   } catch (err) {
     checkDevice(device, `reading ${buffer.label}`);
     throw new GpuError(`reading ${buffer.label}: ${(err as Error).message}`);

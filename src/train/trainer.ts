@@ -10,6 +10,7 @@ import { TrainStep, type StepSource } from './step.js';
 import { EarlyStopping, ReduceLROnPlateau, inverseTimeDecay, type EarlyStoppingState, type PlateauState } from './schedules.js';
 import type { ClassificationReport } from './metrics.js';
 import { Evaluator, type Evaluation } from './evaluate.js';
+import { settle } from '../gpu/wait.js';
 
 /** One split held in memory: packed images of one size, or cached features. */
 export interface SplitData {
@@ -147,7 +148,7 @@ export class Trainer {
         this.state.step++;
         // Keep at most two steps queued: enough to overlap host work, bounded memory.
         const done = this.engine.device.queue.onSubmittedWorkDone();
-        if (inFlight) await inFlight;
+        if (inFlight) await settle(inFlight);
         inFlight = done;
         // NaN or Inf anywhere in a step's loss (or in weights, through the next loss) poisons the
         // running sum on the GPU; reading it every few steps finds it without a per-step stall.
@@ -155,7 +156,7 @@ export class Trainer {
         const secs = (performance.now() - t0) / 1000;
         hooks.onBatch?.({ epoch, batch: b + 1, batches, step: this.state.step, imagesPerSecond: ((b + 1) * c.batchSize) / secs });
       }
-      await inFlight;
+      if (inFlight) await settle(inFlight);
       await this.checkFinite(epoch);
       const [lossSum, correct] = await this.step.takeRunning();
       const seconds = (performance.now() - t0) / 1000;

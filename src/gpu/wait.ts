@@ -1,0 +1,55 @@
+// Waiting for the GPU without spinning the main thread.
+//
+// While any of its promises is pending (onSubmittedWorkDone, mapAsync), the `webgpu` package
+// (Dawn's Node bindings) polls Dawn for completion on every turn of the event loop, so a plain
+// `await` keeps Node's main thread busy for as long as the GPU works. On a GPU that costs a core
+// nobody needed; on a CPU adapter (lavapipe) it takes that core from the driver's own threads:
+// during a 4 s wait for 16 matrix multiplies the main thread used 65-70% of a core with 2 driver
+// threads (30% with 8), and the same work finished 1.5-1.6x (1.05-1.16x) sooner when the thread
+// slept instead (bench/kernels/wait.bench.ts).
+//
+// `settle` waits on the promise with the thread asleep between event-loop turns. The nap grows
+// with the time already waited (a twentieth of it, between 50 us and 2 ms), so a short wait stays
+// short and a long one ends at most ~5% late. Outside Node (a browser, which resolves WebGPU
+// promises without polling and forbids Atomics.wait on its main thread) it is a plain await.
+const IN_NODE = typeof process === 'object' && typeof process.versions?.node === 'string' && typeof setImmediate === 'function';
+// Made only in Node: a browser page that is not cross-origin isolated has no SharedArrayBuffer.
+const sleeper = IN_NODE ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
+
+/** The nap between two polls after `waitedMs` of waiting, in ms. */
+export function napMs(waitedMs: number): number {
+  return Math.min(2, Math.max(0.05, waitedMs / 20));
+}
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+// One polling loop for all waits in flight: concurrent settles (pipelines compiled in parallel,
+// several read-backs) share its naps instead of each blocking the thread in turn.
+let inFlight = 0;
+let polling = false;
+
+async function poll(): Promise<void> {
+  polling = true;
+  const t0 = performance.now();
+  try {
+    await nextTurn();
+    while (inFlight > 0) {
+      // A timed wait on a value nobody changes: a sleep that blocks only this thread.
+      Atomics.wait(sleeper!, 0, 0, napMs(performance.now() - t0));
+      await nextTurn();
+    }
+  } finally {
+    polling = false;
+  }
+}
+
+/** Resolves or rejects as `promise` does, sleeping the thread between polls instead of spinning. */
+export function settle<T>(promise: Promise<T>): Promise<T> {
+  if (!IN_NODE) return promise;
+  inFlight++;
+  const settled = promise.finally(() => {
+    inFlight--;
+  });
+  if (!polling) void poll();
+  return settled;
+}
