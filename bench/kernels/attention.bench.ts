@@ -16,7 +16,7 @@ import { createAttention, batchShape, tokenShape, type AttentionShape } from '..
 import { encode, upload, createStorage, type BoundDispatch } from '../../src/kernels/runtime.js';
 import { time, gflops, gbps, table } from '../lib/timing.js';
 import { tfjsWebgpu, releaseTfjsWebgpu } from '../lib/tfjs-webgpu.js';
-import { settle } from '../../src/gpu/wait.js';
+import { settle } from '../../src/kernels/wait.js';
 
 export interface AttentionBenchRow {
   op: string;

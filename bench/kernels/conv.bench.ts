@@ -16,7 +16,7 @@
 // fill about 20 ms (at most 16), judged from our warm-up run. A submit and its wait cost ~0.3 ms
 // here, which would otherwise be most of a 1-4 ms op (the patch extraction) and compress the
 // ratio towards 1; in a network the ops of a step share one submit (as in the matmul bench).
-// Both sides await the queue through settle() (src/gpu/wait.ts), which sleeps Node's main thread
+// Both sides await the queue through settle() (src/kernels/wait.ts), which sleeps Node's main thread
 // between polls instead of letting Dawn's bindings spin it, so that neither side's wait takes a
 // core from the driver's threads.
 // Times are per op: medians of `repeats` runs after `warmup` untimed runs, divided by perSubmit,
@@ -37,7 +37,7 @@ const median = (v: number[]) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 import { tfjsWebgpu, releaseTfjsWebgpu } from '../lib/tfjs-webgpu.js';
-import { settle } from '../../src/gpu/wait.js';
+import { settle } from '../../src/kernels/wait.js';
 
 export interface ConvBenchRow {
   op: string;

@@ -9,7 +9,7 @@
 import { pathToFileURL } from 'node:url';
 import { createGpu } from '../../src/gpu/device.js';
 import { time, gbps } from '../lib/timing.js';
-import { settle } from '../../src/gpu/wait.js';
+import { settle } from '../../src/kernels/wait.js';
 
 export interface CopyBenchResult {
   bytes: number;

@@ -12,7 +12,7 @@
 //           does first), await its device's onSubmittedWorkDone(), dispose the outputs. No readback.
 // Times are medians (bench/lib/timing.ts) of `repeats` runs after `warmup` untimed runs, divided
 // by perSubmit. GFLOP/s = 2*M*K*N / time; GB/s counts A, B and C once (a lower bound on traffic).
-// Both sides await the queue through settle() (src/gpu/wait.ts: Node's thread sleeps between
+// Both sides await the queue through settle() (src/kernels/wait.ts: Node's thread sleeps between
 // polls instead of spinning, so neither wait takes a core from a CPU adapter's threads).
 
 import { pathToFileURL } from 'node:url';
@@ -24,7 +24,7 @@ import { encode, upload, createStorage, type BoundDispatch } from '../../src/ker
 import { time, gflops, gbps, table } from '../lib/timing.js';
 import { tfjsWebgpu, releaseTfjsWebgpu } from '../lib/tfjs-webgpu.js';
 import { uniform } from '../../test/helpers/random.js';
-import { settle } from '../../src/gpu/wait.js';
+import { settle } from '../../src/kernels/wait.js';
 
 export interface MatmulBenchRow {
   /** 'matmul / pointwise' (C = A·B) or 'pointwise dW' (C = A^T·B, A stored [K,M]). */

@@ -1,5 +1,5 @@
 // How the host waits for the GPU: a plain `await queue.onSubmittedWorkDone()` against
-// settle() (src/gpu/wait.ts), on the same submitted work, interleaved run by run.
+// settle() (src/kernels/wait.ts), on the same submitted work, interleaved run by run.
 //
 //   npx tsx bench/kernels/wait.bench.ts            env: OPS=8 (1024^3 matmuls per submit), RUNS=5
 //
@@ -9,7 +9,7 @@
 // a plain await keeps the main thread busy; on a CPU adapter that core is taken from the driver.
 import { existsSync, readFileSync } from 'node:fs';
 import { createGpu } from '../../src/gpu/device.js';
-import { settle } from '../../src/gpu/wait.js';
+import { settle } from '../../src/kernels/wait.js';
 import { createMatmul } from '../../src/kernels/matmul.js';
 import { createStorage, encode } from '../../src/kernels/runtime.js';
 import { table } from '../lib/timing.js';

@@ -12,7 +12,7 @@
 //          BN folded into the convolutions), one read-back.
 //   TF.js: tf.tensor4d(bytes) -> tf.image.resizeBilinear(halfPixelCenters) -> div/sub ->
 //          pattLiteTf -> softmax -> await data(); weights uploaded once before timing.
-// Both read-backs are awaited through settle() (src/gpu/wait.ts; our readBuffer uses it), so
+// Both read-backs are awaited through settle() (src/kernels/wait.ts; our readBuffer uses it), so
 // neither side's wait spins Node's main thread while the adapter works.
 // Medians of interleaved runs (ours, TF.js, ours, …) after one warm-up run per side and batch size;
 // the warm-up is reported as "first batch" (ours: plan recording; TF.js: shader compilation for
@@ -33,7 +33,7 @@ import type { RgbImage } from '../../src/data/image.js';
 import { pattLiteTf } from '../../test/reference/patt-lite-tf.js';
 import { tfjsWebgpu, releaseTfjsWebgpu } from '../lib/tfjs-webgpu.js';
 import { table } from '../lib/timing.js';
-import { settle } from '../../src/gpu/wait.js';
+import { settle } from '../../src/kernels/wait.js';
 
 type Tf = typeof import('@tensorflow/tfjs');
 

@@ -13,7 +13,7 @@
 //   ours:  TrainStep.run (one recorded plan replayed; no augmentation), then engine.sync().
 //   TF.js: tf.variable for each trainable weight (the rest are constant tensors),
 //          tf.train.adam().minimize(loss, true, vars), then await the loss value.
-// Both waits go through settle() (src/gpu/wait.ts; engine.sync uses it), so neither side's wait
+// Both waits go through settle() (src/kernels/wait.ts; engine.sync uses it), so neither side's wait
 // spins Node's main thread while the adapter works.
 // Differences: our step also keeps running loss/accuracy sums, updates the head BN's moving
 // statistics and applies dropout 0.1 before the pre-classification layer; the TF.js forward has
@@ -37,7 +37,7 @@ import { pattLiteTf } from '../../test/reference/patt-lite-tf.js';
 import { tfjsWebgpu, releaseTfjsWebgpu } from '../lib/tfjs-webgpu.js';
 import { table } from '../lib/timing.js';
 import type { Decision, TrainingRow, TrainingSide } from '../suite/results.js';
-import { settle } from '../../src/gpu/wait.js';
+import { settle } from '../../src/kernels/wait.js';
 
 type TfTensor = import('@tensorflow/tfjs').Tensor;
 

@@ -56,7 +56,7 @@ async function loadDawn(): Promise<DawnModule> {
   if (dawn) return dawn;
   // lavapipe reads LP_NUM_THREADS when the driver loads; oversubscribing the 2 cores measured
   // 1.3-1.45x faster (DESIGN §5), most of it because a plain await on Dawn spun the main thread
-  // (src/gpu/wait.ts); with settle() 2 and 8 threads are within noise and 8 is kept. Only a
+  // (src/kernels/wait.ts); with settle() 2 and 8 threads are within noise and 8 is kept. Only a
   // default: the user's own setting wins.
   process.env.LP_NUM_THREADS ??= String(Math.max(8, 4 * cpuCount()));
   // Silences Mesa's "XDG_RUNTIME_DIR is invalid or not set" warning on headless machines.

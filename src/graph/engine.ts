@@ -15,7 +15,7 @@ import { BufferPool, Reservation, type PoolStats } from './pool.js';
 import { Storage, Tensor, shapeText, sizeOf, type DType, type Shape } from './tensor.js';
 import { createKernels, type Kernels, type KernelOptions } from './kernels.js';
 import { reachableNodes } from './tape.js';
-import { settle } from '../gpu/wait.js';
+import { settle } from '../kernels/wait.js';
 
 /**
  * Work a plan hoisted out of its replays (Engine.hoist): its dispatches run before the plan's own

@@ -7,7 +7,7 @@
 
 import { createStorage, encode, type BoundDispatch } from './runtime.js';
 import type { Matmul, MatmulVariant } from './matmul.js';
-import { settle } from '../gpu/wait.js';
+import { settle } from './wait.js';
 
 /** A string store for tuning results; get may return undefined, either call may be async. */
 export interface AutotuneCache {

@@ -4,7 +4,7 @@
 // Browser-safe: only WebGPU types, no Node built-ins. A kernel never submits or reads back on
 // its own; the helpers here that do (upload, readBuffer) are for callers and tests.
 
-import { settle } from '../gpu/wait.js';
+import { settle } from './wait.js';
 
 /** Any failure on the GPU side: no adapter, a validation error, an out-of-memory, device loss. */
 export class GpuError extends Error {

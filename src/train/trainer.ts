@@ -10,7 +10,7 @@ import { TrainStep, type StepSource } from './step.js';
 import { EarlyStopping, ReduceLROnPlateau, inverseTimeDecay, type EarlyStoppingState, type PlateauState } from './schedules.js';
 import type { ClassificationReport } from './metrics.js';
 import { Evaluator, type Evaluation } from './evaluate.js';
-import { settle } from '../gpu/wait.js';
+import { settle } from '../kernels/wait.js';
 
 /** One split held in memory: packed images of one size, or cached features. */
 export interface SplitData {

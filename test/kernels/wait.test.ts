@@ -1,8 +1,8 @@
-// settle() (src/gpu/wait.ts): it must hand back what the promise gives, errors included, and
+// settle() (src/kernels/wait.ts): it must hand back what the promise gives, errors included, and
 // wait for real GPU work. How much CPU it saves is measured in bench/kernels/wait.bench.ts, not
 // asserted here (no timing in unit tests).
 import { expect } from 'chai';
-import { napMs, settle } from '../../src/gpu/wait.js';
+import { napMs, settle } from '../../src/kernels/wait.js';
 import { createStorage, readF32, upload } from '../../src/kernels/runtime.js';
 import { testGpu } from '../helpers/gpu.js';
 
