@@ -3,8 +3,9 @@
 //
 //   npx tsx bench/kernels/wait.bench.ts            env: OPS=8 (1024^3 matmuls per submit), RUNS=5
 //
-// Reports per way of waiting: the median wall time of a submit + wait, and the share of one core
-// that Node's main thread used meanwhile (Linux: its utime + stime from /proc/self/task; n/a
+// Reports per way of waiting: the median wall time of a submit + wait, the share of one core
+// that Node's main thread used meanwhile, and the time of a small op's submit + wait (a 64 KiB
+// copy, 100 back to back: what a short wait costs) (Linux: its utime + stime from /proc/self/task; n/a
 // elsewhere). Dawn's Node bindings poll on every event-loop turn while a promise is pending, so
 // a plain await keeps the main thread busy; on a CPU adapter that core is taken from the driver.
 import { existsSync, readFileSync } from 'node:fs';
@@ -25,7 +26,7 @@ function mainThreadCpuS(): number | undefined {
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
 
-export async function runWaitBench(ops = 8, runs = 5): Promise<{ way: string; wallS: number; mainThreadShare: number | undefined }[]> {
+export async function runWaitBench(ops = 8, runs = 5): Promise<{ way: string; wallS: number; mainThreadShare: number | undefined; smallMs: number }[]> {
   const gpu = await createGpu();
   const d = gpu.device;
   const mm = await createMatmul(d, { variant: 'sg8' });
@@ -60,8 +61,25 @@ export async function runWaitBench(ops = 8, runs = 5): Promise<{ way: string; wa
       if (c0 !== undefined && c1 !== undefined) s.share.push((c1 - c0) / wall);
     }
   }
+  // Small waits, back to back: a 64 KiB copy per submit, the latency a short op sees.
+  const small = { src: createStorage(d, 1 << 16, 'wait-bench/small'), dst: createStorage(d, 1 << 16, 'wait-bench/small') };
+  const smallMs = new Map<string, number[]>();
+  for (let r = 0; r < runs; r++) {
+    for (const [way, wait] of Object.entries(ways)) {
+      const t0 = performance.now();
+      for (let i = 0; i < 100; i++) {
+        const enc = d.createCommandEncoder();
+        enc.copyBufferToBuffer(small.src, 0, small.dst, 0, 1 << 16);
+        d.queue.submit([enc.finish()]);
+        await wait();
+      }
+      smallMs.set(way, [...(smallMs.get(way) ?? []), (performance.now() - t0) / 100]);
+    }
+  }
   gpu.close();
-  return [...samples].map(([way, s]) => ({ way, wallS: median(s.wall), mainThreadShare: s.share.length ? median(s.share) : undefined }));
+  return [...samples].map(([way, s]) => ({
+    way, wallS: median(s.wall), mainThreadShare: s.share.length ? median(s.share) : undefined, smallMs: median(smallMs.get(way)!),
+  }));
 }
 
 if (process.argv[1]?.endsWith('wait.bench.ts')) {
@@ -69,6 +87,6 @@ if (process.argv[1]?.endsWith('wait.bench.ts')) {
   const rows = await runWaitBench(ops, runs);
   const base = rows[0].wallS;
   console.log(`${ops} matmuls of 1024^3 per submit, ${runs} interleaved runs, LP_NUM_THREADS=${process.env.LP_NUM_THREADS ?? '(unset)'}`);
-  console.log(table(['wait', 'median s', 'main thread, share of a core', 'speed vs plain await'],
-    rows.map((r) => [r.way, r.wallS, r.mainThreadShare === undefined ? 'n/a' : `${(100 * r.mainThreadShare).toFixed(0)}%`, `${(base / r.wallS).toFixed(2)}x`])));
+  console.log(table(['wait', 'median s', 'main thread, share of a core', 'speed vs plain await', 'small op + wait, ms'],
+    rows.map((r) => [r.way, r.wallS, r.mainThreadShare === undefined ? 'n/a' : `${(100 * r.mainThreadShare).toFixed(0)}%`, `${(base / r.wallS).toFixed(2)}x`, r.smallMs.toFixed(3)])));
 }
