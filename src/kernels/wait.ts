@@ -9,20 +9,22 @@
 // slept instead (bench/kernels/wait.bench.ts).
 //
 // `settle` waits on the promise with the thread asleep between event-loop turns. It polls freely
-// for the first 0.25 ms (a small op's wait stays as short as a plain await's); after that the nap
-// grows with the time already waited (a twentieth of it, between 50 us and 2 ms), so a long wait
-// ends at most ~5% late. Outside Node (a browser, which resolves WebGPU
-// promises without polling and forbids Atomics.wait on its main thread) it is a plain await.
+// for the first 1 ms, so a small op's wait stays as short as a plain await's (with 0.25 ms, one
+// small dispatch took 0.5-0.6 ms instead of 0.25); after that the nap grows with the time already
+// waited (a twentieth of it, between 50 us and 2 ms), so a long wait ends at most ~5% late.
+// Outside Node (a browser, which resolves WebGPU promises without polling and forbids
+// Atomics.wait on its main thread) it is a plain await.
 const IN_NODE = typeof process === 'object' && typeof process.versions?.node === 'string' && typeof setImmediate === 'function';
 // Made only in Node: a browser page that is not cross-origin isolated has no SharedArrayBuffer.
 const sleeper = IN_NODE ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
 
-/** The nap between two polls after `waitedMs` of waiting, in ms: none in the first 0.25 ms. */
+const SPIN_MS = 1;
+
+/** The nap between two polls after `waitedMs` of waiting, in ms: none in the first 1 ms. */
 export function napMs(waitedMs: number): number {
   if (waitedMs < SPIN_MS) return 0;
   return Math.min(2, Math.max(0.05, waitedMs / 20));
 }
-const SPIN_MS = 0.25;
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
