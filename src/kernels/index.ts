@@ -20,3 +20,4 @@ export {
 export * from './pad.js';
 export { createMatmul, MATMUL_VARIANTS, MATMUL_TILES, type Matmul, type MatmulShape, type MatmulVariant, type MatmulBuffers, type MatmulOptions } from './matmul.js';
 export * from './matmul-autotune.js';
+export { settle } from './wait.js';

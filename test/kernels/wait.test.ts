@@ -3,6 +3,7 @@
 // asserted here (no timing in unit tests).
 import { expect } from 'chai';
 import { napMs, settle } from '../../src/kernels/wait.js';
+import * as kernels from '../../src/kernels/index.js';
 import { createStorage, readF32, upload } from '../../src/kernels/runtime.js';
 import { testGpu } from '../helpers/gpu.js';
 
@@ -30,6 +31,10 @@ describe('settle (waiting without spinning)', () => {
     expect(values).to.deep.equal(['a', 'b', 'c', 'd']);
     // And again once the loop has stopped.
     expect(await settle(later(5, 'e'))).to.equal('e');
+  });
+
+  it('is part of the kernel library\'s exports (the README\'s embedding example imports it)', () => {
+    expect(kernels.settle).to.equal(settle);
   });
 
   it('rejects with the promise\'s own error', async () => {
