@@ -20,7 +20,9 @@
 // between polls instead of letting Dawn's bindings spin it, so that neither side's wait takes a
 // core from the driver's threads.
 // Times are per op: medians of `repeats` runs after `warmup` untimed runs, divided by perSubmit,
-// ours and TF.js interleaved run by run.
+// ours and TF.js interleaved run by run. An op whose round (ours + TF.js, perSubmit each) is cheap
+// gets more rounds, up to 4x `repeats`, about ROUND_BUDGET_S of them: the small ops' medians
+// swung most between bench runs (the patch kernels 1.05-3.1x over 20 runs).
 // GFLOP/s counts 2 * MACs over every window tap (padding taps included, the same for both).
 // GB/s counts the bytes of the op's inputs and outputs once (a lower bound on real traffic).
 
@@ -58,6 +60,9 @@ interface Spec {
   ours: BoundDispatch[];
   tf: () => { dispose(): void };
 }
+
+/** Seconds of timed rounds an op gets at most when `repeats` rounds would take less. */
+const ROUND_BUDGET_S = 1.5;
 
 export async function runConvBench(opts: { repeats?: number; warmup?: number; log?: (s: string) => void } = {}): Promise<ConvBenchRow[]> {
   const log = opts.log ?? console.log;
@@ -175,7 +180,11 @@ export async function runConvBench(opts: { repeats?: number; warmup?: number; lo
     await time(() => theirs(s.tf), 0, warmup);
     const single = (await time(() => ours(s.ours), 1, 0)).median;
     const perSubmit = Math.max(1, Math.min(16, Math.round(0.02 / single)));
-    for (let r = 0; r < repeats; r++) {
+    // Cheap ops get more rounds (up to 4x `repeats`, about ROUND_BUDGET_S of rounds per row): their
+    // medians swing most from run to run, and more samples cost little.
+    const singleTf = (await time(() => theirs(s.tf), 1, 0)).median;
+    const rounds = Math.max(repeats, Math.min(4 * repeats, Math.ceil(ROUND_BUDGET_S / ((single + singleTf) * perSubmit))));
+    for (let r = 0; r < rounds; r++) {
       sa.push((await time(() => ours(s.ours, perSubmit), 1, 0)).median / perSubmit);
       sb.push((await time(() => theirs(s.tf, perSubmit), 1, 0)).median / perSubmit);
     }
@@ -186,13 +195,13 @@ export async function runConvBench(opts: { repeats?: number; warmup?: number; lo
       oursGflops: gflops(s.flops, a.median), oursGbps: gbps(s.bytes, a.median),
       tfjsGflops: gflops(s.flops, b.median), speedup: b.median / a.median,
     });
-    log(`  ${s.op}: ours ${(a.median * 1e3).toFixed(1)} ms, TF.js ${(b.median * 1e3).toFixed(1)} ms (${perSubmit} per submit)`);
+    log(`  ${s.op}: ours ${(a.median * 1e3).toFixed(1)} ms, TF.js ${(b.median * 1e3).toFixed(1)} ms (${perSubmit} per submit, ${rounds} rounds)`);
   }
   log(table(
     ['op', 'shape', 'ours ms', 'ours GFLOP/s', 'ours GB/s', 'TF.js ms', 'TF.js GFLOP/s', 'TF.js/ours'],
     rows.map((r) => [r.op, r.shape, r.oursMs, r.oursGflops, r.oursGbps, r.tfjsMs, r.tfjsGflops, `${r.speedup.toFixed(2)}x`]),
   ));
-  log(`(medians of ${repeats} interleaved runs after ${warmup} warm-up runs; per op; ops taking under 20 ms run several per submit, the same count on both sides)`);
+  log(`(medians of ${repeats}-${4 * repeats} interleaved runs after ${warmup} warm-up runs, more for cheaper ops; per op; ops taking under 20 ms run several per submit, the same count on both sides)`);
 
   for (const r of scratch) r.destroy();
   for (const b of made) b.destroy();
