@@ -1,5 +1,5 @@
-// Picks the matmul variant for an adapter: times each variant once on a representative shape
-// and keeps the fastest. Results are remembered per device (WeakMap) and, through a pluggable
+// Picks the matmul variant for an adapter: times each variant on a representative shape, in the
+// operand layout it is used with, and keeps the fastest. Results are remembered per device (WeakMap) and, through a pluggable
 // AutotuneCache, across processes (src/gpu/autotune-cache.ts is a Node file cache; a browser app
 // can pass one over localStorage). Browser-safe: WebGPU and performance.now() only.
 //
@@ -53,7 +53,12 @@ export async function autotuneMatmul(
     const bound = new Map<MatmulVariant, BoundDispatch>();
     for (const v of variants) {
       const mm = await create(v);
-      const dispatch = mm.matmul({ m, k, n, bias: false }, { a, b, c });
+      // Each variant as the engine runs it: sg8 multiplies by a filter transposed once to [N,K]
+      // (the ops hoist that transpose out of every step), which is its fast path. Timed on B [K,N],
+      // sg8 ran within 5% of reg here and lost to it in one bench run, which then measured the
+      // weight gradients with reg at 2.5x the time.
+      const transB = mm.prefersTransposedB(m, k);
+      const dispatch = mm.matmul({ m, k, n, bias: false, transB }, { a, b, c });
       await timeDispatches(device, dispatch, 1); // warm-up: the first dispatch pays for pipeline and driver setup
       bound.set(v, dispatch);
     }

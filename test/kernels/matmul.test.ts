@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { createMatmul, MATMUL_VARIANTS, matmulGrid, matmulSg8Supported, tnGroups, type Matmul, type MatmulShape } from '../../src/kernels/matmul.js';
-import { adapterKey, type AutotuneCache } from '../../src/kernels/matmul-autotune.js';
+import { createMatmul, MATMUL_VARIANTS, matmulGrid, matmulSg8Supported, tnGroups, type Matmul, type MatmulShape, type MatmulVariant } from '../../src/kernels/matmul.js';
+import { adapterKey, autotuneMatmul, AUTOTUNE_SHAPE, type AutotuneCache } from '../../src/kernels/matmul-autotune.js';
 import { fileAutotuneCache } from '../../src/gpu/autotune-cache.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -278,6 +278,25 @@ describe('matmul setup', () => {
     if (store.size) expect(store.get(adapterKey(device))).to.equal(mm.variant);
     const again = await createMatmul(device);
     expect(again.variant).to.equal(mm.variant);
+  });
+
+  it('autotune times each variant in the layout the engine gives it (sg8: B transposed first)', async () => {
+    const { device } = await testGpu();
+    const seen: { variant: MatmulVariant; transB: boolean }[] = [];
+    const wrap = async (variant: MatmulVariant): Promise<Matmul> => {
+      const mm = await createMatmul(device, { variant });
+      return { ...mm, matmul: (s, b) => { seen.push({ variant, transB: !!s.transB }); return mm.matmul(s, b); } };
+    };
+    const variants: MatmulVariant[] = (await matmulSg8Supported(device)) ? ['reg', 'sg8'] : ['reg'];
+    const { variant, ms } = await autotuneMatmul(device, wrap, variants);
+    expect(variants).to.include(variant);
+    for (const v of variants) {
+      const mm = await createMatmul(device, { variant: v });
+      const expected = mm.prefersTransposedB(AUTOTUNE_SHAPE.m, AUTOTUNE_SHAPE.k);
+      expect(seen.filter((x) => x.variant === v).map((x) => x.transB)).to.deep.equal([expected], v);
+      expect(ms[v]).to.be.greaterThan(0);
+    }
+    if (variants.includes('sg8')) expect(seen.find((x) => x.variant === 'sg8')!.transB).to.equal(true);
   });
 
   it('file autotune cache: round trip, corrupt file reads as empty', () => {
