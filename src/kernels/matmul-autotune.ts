@@ -20,11 +20,12 @@ export const AUTOTUNE_SHAPE = { m: 392, k: 256, n: 256 } as const;
 const ROUNDS = 9;
 const chosen = new WeakMap<GPUDevice, Promise<MatmulVariant>>();
 
-/** The cache key: one entry per adapter (vendor, architecture, device, description); v2 added sg8. */
+/** The cache key: one entry per adapter (vendor, architecture, device, description); v2 added sg8,
+ * v3 times sg8 with B transposed (a v2 entry may hold reg where sg8 is 2x faster). */
 export function adapterKey(device: GPUDevice): string {
   const info = (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-  if (!info) return 'matmul-variant/v2|unknown-adapter';
-  return `matmul-variant/v2|${info.vendor}|${info.architecture}|${info.device}|${info.description}`;
+  if (!info) return 'matmul-variant/v3|unknown-adapter';
+  return `matmul-variant/v3|${info.vendor}|${info.architecture}|${info.device}|${info.description}`;
 }
 
 async function timeDispatches(device: GPUDevice, bound: BoundDispatch, reps: number): Promise<number> {
