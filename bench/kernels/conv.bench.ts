@@ -31,13 +31,8 @@ import { createGpu } from '../../src/gpu/device.js';
 import { createConv2d, type Conv2dShape } from '../../src/kernels/conv2d.js';
 import { createDepthwise, type DepthwiseShape } from '../../src/kernels/depthwise.js';
 import { encode, upload, createStorage, type BoundDispatch } from '../../src/kernels/runtime.js';
-import { time, gflops, gbps, table } from '../lib/timing.js';
+import { time, gflops, gbps, median, table } from '../lib/timing.js';
 
-const median = (v: number[]) => {
-  const s = [...v].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 import { tfjsWebgpu, releaseTfjsWebgpu } from '../lib/tfjs-webgpu.js';
 import { settle } from '../../src/kernels/wait.js';
 

@@ -13,7 +13,7 @@ import { createGpu } from '../../src/gpu/device.js';
 import { settle } from '../../src/kernels/wait.js';
 import { createMatmul } from '../../src/kernels/matmul.js';
 import { createStorage, encode } from '../../src/kernels/runtime.js';
-import { table } from '../lib/timing.js';
+import { median, table } from '../lib/timing.js';
 
 /** CPU seconds (user + system) of the main thread so far, or undefined off Linux. */
 function mainThreadCpuS(): number | undefined {
@@ -24,7 +24,6 @@ function mainThreadCpuS(): number | undefined {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
 }
 
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
 
 export async function runWaitBench(ops = 8, runs = 5): Promise<{ way: string; wallS: number; mainThreadShare: number | undefined; smallMs: number }[]> {
   const gpu = await createGpu();

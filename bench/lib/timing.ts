@@ -18,10 +18,14 @@ export async function time(fn: () => Promise<void>, repeats = 5, warmup = 2): Pr
     await fn();
     samples.push((performance.now() - t0) / 1000);
   }
-  samples.sort((a, b) => a - b);
-  const mid = samples.length >> 1;
-  const median = samples.length % 2 ? samples[mid] : (samples[mid - 1] + samples[mid]) / 2;
-  return { median, min: samples[0], max: samples[samples.length - 1], runs: samples.length };
+  return { median: median(samples), min: Math.min(...samples), max: Math.max(...samples), runs: samples.length };
+}
+
+/** The median (the mean of the middle two for an even count). */
+export function median(v: readonly number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 export const gflops = (flops: number, seconds: number): number => flops / seconds / 1e9;

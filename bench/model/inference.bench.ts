@@ -32,7 +32,7 @@ import { modelWeights } from '../../src/model/weights.js';
 import type { RgbImage } from '../../src/data/image.js';
 import { pattLiteTf } from '../../test/reference/patt-lite-tf.js';
 import { tfjsWebgpu, releaseTfjsWebgpu } from '../lib/tfjs-webgpu.js';
-import { table } from '../lib/timing.js';
+import { median, table } from '../lib/timing.js';
 import { settle } from '../../src/kernels/wait.js';
 
 type Tf = typeof import('@tensorflow/tfjs');
@@ -69,11 +69,6 @@ function noiseImage(seed: number): RgbImage {
   return { width: SIZE, height: SIZE, data };
 }
 
-const median = (v: number[]) => {
-  const s = [...v].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 const seconds = async (fn: () => Promise<unknown>): Promise<number> => {
   const t0 = performance.now();

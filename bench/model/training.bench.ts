@@ -35,7 +35,7 @@ import { Adam } from '../../src/train/optimizer.js';
 import { TrainStep } from '../../src/train/step.js';
 import { pattLiteTf } from '../../test/reference/patt-lite-tf.js';
 import { tfjsWebgpu, releaseTfjsWebgpu } from '../lib/tfjs-webgpu.js';
-import { table } from '../lib/timing.js';
+import { median, table } from '../lib/timing.js';
 import type { Decision, TrainingRow, TrainingSide } from '../suite/results.js';
 import { settle } from '../../src/kernels/wait.js';
 
@@ -44,11 +44,6 @@ type TfTensor = import('@tensorflow/tfjs').Tensor;
 const SIZE = 224;
 const CLASSES = 7;
 
-const median = (v: number[]) => {
-  const s = [...v].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 const seconds = async (fn: () => Promise<unknown>): Promise<number> => {
   const t0 = performance.now();

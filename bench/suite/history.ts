@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { plotDotStrip, plotLineChart, writePlot, type DotStripOptions } from '../../src/report/plot.js';
+import { median } from '../lib/timing.js';
 import type { SuiteResult } from './results.js';
 
 /** The targets of issue #3 on the software adapter. */
@@ -110,18 +111,11 @@ export function summarise(results: readonly { file: string; r: SuiteResult }[]):
 
 const present = (v: readonly (number | null)[]): number[] => v.filter((x): x is number => x !== null);
 
-function median(v: readonly number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-/** Runs with the figure, runs at or above `target`, min / median / max / newest. */
+/** Runs with the figure, runs at or above `target`, min / median / max. */
 export function stats(values: readonly (number | null)[], target: number) {
   const v = present(values);
-  const last = values.length ? values[values.length - 1] : null;
-  if (!v.length) return { runs: 0, met: 0, min: NaN, median: NaN, max: NaN, last };
-  return { runs: v.length, met: v.filter((x) => x >= target).length, min: Math.min(...v), median: median(v), max: Math.max(...v), last };
+  if (!v.length) return { runs: 0, met: 0, min: NaN, median: NaN, max: NaN };
+  return { runs: v.length, met: v.filter((x) => x >= target).length, min: Math.min(...v), median: median(v), max: Math.max(...v) };
 }
 
 const f2 = (x: number | null) => (x === null || !Number.isFinite(x) ? '–' : x.toFixed(2));

@@ -264,6 +264,7 @@ export interface DotStripOptions {
 
 /** Where a dot strip puts things: exported so that tests can find a value's pixel column. */
 export interface DotStripLayout {
+  width: number;
   left: number;
   right: number;
   top: number;
@@ -287,7 +288,7 @@ export function dotStripLayout(o: DotStripOptions): DotStripLayout {
   const top = o.title ? 44 : 22;
   const span = Math.log(hi / lo);
   return {
-    left, right, top, rowHeight: ROW_H, xMin: lo, xMax: hi,
+    width, left, right, top, rowHeight: ROW_H, xMin: lo, xMax: hi,
     px: (v) => left + (Math.log(Math.min(hi, Math.max(lo, v)) / lo) / span) * (right - left),
   };
 }
@@ -300,7 +301,7 @@ export function dotStripLayout(o: DotStripOptions): DotStripLayout {
 export function plotDotStrip(o: DotStripOptions): Buffer {
   const L = dotStripLayout(o);
   const height = L.top + o.rows.length * ROW_H + 40;
-  const cv = new Canvas(o.width ?? 900, height, WHITE);
+  const cv = new Canvas(L.width, height, WHITE);
   const bottom = L.top + o.rows.length * ROW_H;
   if (o.title) cv.text(o.title, cv.width / 2, 8, INK, { scale: 2, align: 'center' });
   for (let t = L.xMin; t <= L.xMax * 1.0001; t *= 2) {
