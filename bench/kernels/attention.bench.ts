@@ -10,13 +10,13 @@
 // published batch form at batch 128 ([128,32] scores across the batch), and a larger token form
 // (196 tokens of 64) where the arithmetic shows. FLOPs count the two matrix products
 // (forward 4*b*tq*tv*d; backward about 8*b*tq*tv*d); softmax is not counted.
-import { pathToFileURL } from 'node:url';
 import { createGpu } from '../../src/gpu/device.js';
 import { createAttention, batchShape, tokenShape, type AttentionShape } from '../../src/kernels/attention.js';
 import { encode, upload, createStorage, type BoundDispatch } from '../../src/kernels/runtime.js';
 import { time, gflops, gbps, table } from '../lib/timing.js';
 import { tfjsWebgpu, releaseTfjsWebgpu } from '../lib/tfjs-webgpu.js';
 import { settle } from '../../src/kernels/wait.js';
+import { isScript } from '../lib/script.js';
 
 export interface AttentionBenchRow {
   op: string;
@@ -101,6 +101,6 @@ export async function runAttentionBench(
   return rows;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isScript(import.meta.url)) {
   await runAttentionBench();
 }

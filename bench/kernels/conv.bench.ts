@@ -26,7 +26,6 @@
 // GFLOP/s counts 2 * MACs over every window tap (padding taps included, the same for both).
 // GB/s counts the bytes of the op's inputs and outputs once (a lower bound on real traffic).
 
-import { pathToFileURL } from 'node:url';
 import { createGpu } from '../../src/gpu/device.js';
 import { createConv2d, type Conv2dShape } from '../../src/kernels/conv2d.js';
 import { createDepthwise, type DepthwiseShape } from '../../src/kernels/depthwise.js';
@@ -35,6 +34,7 @@ import { time, gflops, gbps, median, table } from '../lib/timing.js';
 
 import { tfjsWebgpu, releaseTfjsWebgpu } from '../lib/tfjs-webgpu.js';
 import { settle } from '../../src/kernels/wait.js';
+import { isScript } from '../lib/script.js';
 
 export interface ConvBenchRow {
   op: string;
@@ -206,7 +206,7 @@ export async function runConvBench(opts: { repeats?: number; warmup?: number; lo
   return rows;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isScript(import.meta.url)) {
   const repeats = Number(process.env.REPEATS ?? 5);
   runConvBench({ repeats }).catch((err) => {
     console.error(err);

@@ -6,10 +6,10 @@
 // A timed run encodes `perSubmit` copies of `bytes` in one command buffer, submits, and awaits
 // device.queue.onSubmittedWorkDone(). GB/s counts the bytes read plus the bytes written
 // (2 x bytes per copy), the way the kernels' GB/s counts inputs and outputs.
-import { pathToFileURL } from 'node:url';
 import { createGpu } from '../../src/gpu/device.js';
 import { time, gbps } from '../lib/timing.js';
 import { settle } from '../../src/kernels/wait.js';
+import { isScript } from '../lib/script.js';
 
 export interface CopyBenchResult {
   bytes: number;
@@ -53,6 +53,6 @@ export async function runCopyBench(
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isScript(import.meta.url)) {
   await runCopyBench();
 }

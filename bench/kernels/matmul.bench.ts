@@ -15,7 +15,6 @@
 // Both sides await the queue through settle() (src/kernels/wait.ts: Node's thread sleeps between
 // polls instead of spinning, so neither wait takes a core from a CPU adapter's threads).
 
-import { pathToFileURL } from 'node:url';
 import { loadavg } from 'node:os';
 import { createGpu } from '../../src/gpu/device.js';
 import { createMatmul, MATMUL_VARIANTS, matmulVariantsFor, type MatmulVariant } from '../../src/kernels/matmul.js';
@@ -25,6 +24,7 @@ import { time, gflops, gbps, table } from '../lib/timing.js';
 import { tfjsWebgpu, releaseTfjsWebgpu } from '../lib/tfjs-webgpu.js';
 import { uniform } from '../../test/helpers/random.js';
 import { settle } from '../../src/kernels/wait.js';
+import { isScript } from '../lib/script.js';
 
 export interface MatmulBenchRow {
   /** 'matmul / pointwise' (C = A·B) or 'pointwise dW' (C = A^T·B, A stored [K,M]). */
@@ -127,6 +127,6 @@ export async function runMatmulBench(
   return rows;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+if (isScript(import.meta.url)) {
   await runMatmulBench();
 }

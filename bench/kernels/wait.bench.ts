@@ -14,6 +14,7 @@ import { settle } from '../../src/kernels/wait.js';
 import { createMatmul } from '../../src/kernels/matmul.js';
 import { createStorage, encode } from '../../src/kernels/runtime.js';
 import { median, table } from '../lib/timing.js';
+import { isScript } from '../lib/script.js';
 
 /** CPU seconds (user + system) of the main thread so far, or undefined off Linux. */
 function mainThreadCpuS(): number | undefined {
@@ -81,7 +82,7 @@ export async function runWaitBench(ops = 8, runs = 5): Promise<{ way: string; wa
   }));
 }
 
-if (process.argv[1]?.endsWith('wait.bench.ts')) {
+if (isScript(import.meta.url)) {
   const ops = Number(process.env.OPS ?? 8), runs = Number(process.env.RUNS ?? 5);
   const rows = await runWaitBench(ops, runs);
   const base = rows[0].wallS;

@@ -4,11 +4,11 @@
 // the values). Medians after one warm-up run.
 //
 //   npx tsx bench/model/inference-wasm.bench.ts
-import { pathToFileURL } from 'node:url';
 import { time } from '../lib/timing.js';
 import { pattLiteSpecs, specKey } from '../../src/io/weight-specs.js';
 import { pattLiteTf } from '../../test/reference/patt-lite-tf.js';
 import { uniform } from '../../test/helpers/random.js';
+import { isScript } from '../lib/script.js';
 
 export interface WasmInferenceRow {
   batch: number;
@@ -55,7 +55,7 @@ export async function runWasmInferenceBench(o: { batches?: number[]; maxRepeats?
   return { rows, skipped, threads: 'single-threaded (Node, no SharedArrayBuffer workers)' };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isScript(import.meta.url)) {
   const r = await runWasmInferenceBench();
   for (const row of r.rows) console.log(`TF.js WASM batch ${row.batch}: ${row.imagesPerS.toFixed(2)} images/s (${row.runs} runs)`);
 }

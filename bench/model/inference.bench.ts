@@ -22,7 +22,6 @@
 // TF.js: backend start + weight upload + first batch). Mesa's on-disk shader cache makes a first
 // run on a machine much slower than later ones (DESIGN §5).
 
-import { pathToFileURL } from 'node:url';
 import { createGpu, describeGpu } from '../../src/gpu/device.js';
 import { fileAutotuneCache } from '../../src/gpu/autotune-cache.js';
 import { Engine } from '../../src/graph/engine.js';
@@ -34,6 +33,7 @@ import { pattLiteTf } from '../../test/reference/patt-lite-tf.js';
 import { tfjsWebgpu, releaseTfjsWebgpu } from '../lib/tfjs-webgpu.js';
 import { median, table } from '../lib/timing.js';
 import { settle } from '../../src/kernels/wait.js';
+import { isScript } from '../lib/script.js';
 
 type Tf = typeof import('@tensorflow/tfjs');
 
@@ -248,7 +248,7 @@ export async function runInferenceBench(opts: {
   };
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isScript(import.meta.url)) {
   const batches = process.env.BATCHES?.split(',').map(Number);
   const budgetS = process.env.BUDGET_S ? Number(process.env.BUDGET_S) : undefined;
   runInferenceBench({ batches, budgetS }).catch((err) => {

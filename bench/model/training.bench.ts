@@ -25,7 +25,6 @@
 // Run one phase per process (the suite does): disposing phase 1's recorded step destroyed the
 // per-device "matmul/no-bias" dummy buffer that phase 2's step then used (seen 2026-11-28), and a
 // process per phase also gives each phase its own peak GPU bytes and RSS.
-import { pathToFileURL } from 'node:url';
 import { createGpu, describeGpu } from '../../src/gpu/device.js';
 import { fileAutotuneCache } from '../../src/gpu/autotune-cache.js';
 import { Engine } from '../../src/graph/engine.js';
@@ -38,6 +37,7 @@ import { tfjsWebgpu, releaseTfjsWebgpu } from '../lib/tfjs-webgpu.js';
 import { median, table } from '../lib/timing.js';
 import type { Decision, TrainingRow, TrainingSide } from '../suite/results.js';
 import { settle } from '../../src/kernels/wait.js';
+import { isScript } from '../lib/script.js';
 
 type TfTensor = import('@tensorflow/tfjs').Tensor;
 
@@ -227,7 +227,7 @@ export async function runTrainingBench(opts: {
   return { adapter, rows, decisions };
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isScript(import.meta.url)) {
   const budgetS = process.env.BUDGET_S ? Number(process.env.BUDGET_S) : undefined;
   runTrainingBench({ budgetS }).catch((err) => {
     console.error(err);
