@@ -6,7 +6,8 @@
 #
 #   bash bench/gpu-suite.sh [ADAPTER]     ADAPTER: substring of the adapter name (or env PATT_ADAPTER)
 #
-# Run `npm ci` first on a fresh checkout. Mesa's lavapipe also shows up as a Vulkan adapter on most
+# Run `npm ci` first on a fresh checkout. For a GPU machine without npm or network, see
+# scripts/build-device-bundle.mjs and scripts/device-run.sh instead (README). Mesa's lavapipe also shows up as a Vulkan adapter on most
 # Linux machines; Dawn prefers the discrete GPU ('high-performance'), but name it to be sure,
 # e.g. `bash bench/gpu-suite.sh NVIDIA`.
 set -euo pipefail

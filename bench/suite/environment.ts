@@ -15,7 +15,8 @@ const ENV_KEYS = ['LP_NUM_THREADS', 'PATT_ADAPTER', 'PATT_BACKEND', 'PATT_DAWN_E
 
 /** The installed version of `name`, read from node_modules (null when it is not installed). */
 export function packageVersion(name: string): string | null {
-  const file = join(ROOT, 'node_modules', name, 'package.json');
+  // A bundle (scripts/build-device-bundle.mjs) records the versions it bundled in its own folder.
+  const file = join(process.env.PATT_NODE_MODULES ?? join(ROOT, 'node_modules'), name, 'package.json');
   if (!existsSync(file)) return null;
   return (JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version ?? null;
 }
@@ -53,7 +54,11 @@ export function environment(gpu: Gpu, load: LoadWatch): Environment {
       software: a.isSoftware, features: [...gpu.features],
     },
     driver: a.description,
-    git: { rev: git(['rev-parse', 'HEAD']), dirty: status === null ? null : status.split('\n').filter(Boolean).length },
+    // Without git (a bundle carried to a machine without the repository's history), the revision the
+    // bundle was built from.
+    git: status === null && process.env.PATT_GIT_REV
+      ? { rev: process.env.PATT_GIT_REV, dirty: process.env.PATT_GIT_DIRTY ? Number(process.env.PATT_GIT_DIRTY) : null }
+      : { rev: git(['rev-parse', 'HEAD']), dirty: status === null ? null : status.split('\n').filter(Boolean).length },
     load: { start: load.start, end, max: load.max },
     env: Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k] ?? null])),
   };

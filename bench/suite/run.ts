@@ -63,8 +63,10 @@ export async function runSuite(o: SuiteOptions): Promise<{ result: SuiteResult; 
   /** Runs one bench in its own process; its log lines are forwarded (Dawn's limit notices dropped). */
   const child = async <T>(name: BenchName, opts: object): Promise<T> => {
     const file = join(tmp, `${name}.json`);
-    const script = join(ROOT, 'bench', 'suite', 'child.ts');
-    const p = spawn(process.execPath, ['--import', 'tsx', script, name, JSON.stringify(opts), file], {
+    // A bundle (scripts/build-device-bundle.mjs) names its bundled child; a checkout runs child.ts through tsx.
+    const script = process.env.PATT_BENCH_CHILD ?? join(ROOT, 'bench', 'suite', 'child.ts');
+    const loader = process.env.PATT_BENCH_CHILD ? [] : ['--import', 'tsx'];
+    const p = spawn(process.execPath, [...loader, script, name, JSON.stringify(opts), file], {
       cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
     });
     const tail: string[] = [];

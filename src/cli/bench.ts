@@ -89,20 +89,37 @@ interface HistoryModule {
   writeHistory(dir: string): string[];
 }
 
+/** Where the suite comes from: the checkout's bench/ by URL, or what a bundle provided. */
+type SuiteLoader = () => Promise<{ suite: SuiteModule; history: HistoryModule }>;
+let provided: SuiteLoader | undefined;
+
+/** A bundle that carries the suite (bench/device/cli.ts) hands it over here. */
+export function provideBenchSuite(load: SuiteLoader): void {
+  provided = load;
+}
+
+async function loadFromCheckout(): Promise<{ suite: SuiteModule; history: HistoryModule } | undefined> {
+  const url = new URL('../../bench/suite/run.ts', import.meta.url);
+  if (!existsSync(fileURLToPath(url))) return undefined;
+  return {
+    suite: (await import(url.href)) as SuiteModule,
+    history: (await import(new URL('../../bench/suite/history.ts', import.meta.url).href)) as HistoryModule,
+  };
+}
+
 export async function benchCommand(argv: string[]): Promise<number> {
   const args = parseBenchArgs(argv);
   if (!args) {
     console.log(BENCH_HELP);
     return 0;
   }
-  const url = new URL('../../bench/suite/run.ts', import.meta.url);
-  if (!existsSync(fileURLToPath(url))) {
+  const loaded = await (provided ?? loadFromCheckout)();
+  if (!loaded) {
     console.error('patt-lite bench: the suite (bench/suite/run.ts) is not here; run it from a source checkout.');
     return 2;
   }
-  const suite = (await import(url.href)) as SuiteModule;
+  const { suite, history } = loaded;
   if (args.history) {
-    const history = (await import(new URL('../../bench/suite/history.ts', import.meta.url).href)) as HistoryModule;
     const dir = args.out ?? suite.DEFAULT_OUT;
     if (!existsSync(dir)) {
       console.error(`patt-lite bench --history: no results folder at ${dir}`);
