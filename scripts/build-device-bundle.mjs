@@ -143,15 +143,26 @@ function recordVersions(out) {
   return versions;
 }
 
+/** Runs a tool the bundle needs; a failure says which step and what to do instead. */
+function tool(what, hint, file, args, options = {}) {
+  try {
+    execFileSync(file, args, { stdio: ['ignore', 'ignore', 'pipe'], ...options });
+  } catch (err) {
+    const detail = (err.stderr?.toString() || err.message).trim().split('\n').slice(-2).join(' / ');
+    throw new Error(`${what} failed (${detail}); ${hint}`);
+  }
+}
+
 function xz(from, to) {
-  execFileSync('sh', ['-c', 'xz -T2 -6 -c "$1" > "$2"', 'xz', from, to]);
+  tool(`compressing ${relative(ROOT, from) || from}`, 'install xz-utils', 'sh', ['-c', 'xz -T2 -6 -c "$1" > "$2"', 'xz', from, to]);
 }
 
 /** The Vulkan loader from the local Debian archive (apt-get download needs no root). */
 function fetchDebs(out) {
   const dir = join(out, 'debs');
   mkdirSync(dir, { recursive: true });
-  execFileSync('apt-get', ['download', 'libvulkan1'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  tool('apt-get download libvulkan1', 'run apt-get update first, or build with --no-debs if the GPU machine has libvulkan.so.1',
+    'apt-get', ['download', 'libvulkan1'], { cwd: dir });
 }
 
 function git(args) {
