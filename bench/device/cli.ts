@@ -11,6 +11,8 @@ import { provideBenchSuite } from '../../src/cli/bench.js';
 import { main } from '../../src/cli/main.js';
 
 const here = (rel: string) => fileURLToPath(new URL(rel, import.meta.url));
+// The checkout the bundle's folder sits in: where bench/results is and git runs.
+process.env.PATT_ROOT ??= here('../..');
 process.env.PATT_BENCH_CHILD ??= here('./child.mjs');
 process.env.PATT_NODE_MODULES ??= here('../node_modules');
 const manifestFile = here('../manifest.json');

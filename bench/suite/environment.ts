@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import type { Gpu } from '../../src/gpu/device.js';
 import type { Environment, Peer } from './results.js';
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The checkout: this file's grandparent, or PATT_ROOT where a bundle (bench/device/cli.ts) runs it from elsewhere. */
+export const ROOT = process.env.PATT_ROOT ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const PACKAGES = ['webgpu', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm'];
 const ENV_KEYS = ['LP_NUM_THREADS', 'PATT_ADAPTER', 'PATT_BACKEND', 'PATT_DAWN_ENABLE', 'PATT_DAWN_DISABLE', 'VK_ICD_FILENAMES'];

@@ -50,6 +50,17 @@ describe('device bundle (scripts/build-device-bundle.mjs, scripts/device-run.sh)
     expect(r.stdout).to.not.match(/matmul|depthwise|attention|images\/s/);
   });
 
+  it('the bundled CLI carries the suite and takes the folder around the bundle for the checkout', () => {
+    const cli = join(bundle, 'app/cli.mjs');
+    const history = spawnSync(process.execPath, [cli, 'bench', '--history', '--out', bundle], { cwd: tmpdir(), encoding: 'utf8' });
+    expect(history.status, history.stderr).to.equal(0);
+    expect(history.stdout).to.contain(`wrote ${join(bundle, 'history.md')}`);
+    // Without --out: <checkout>/bench/results, the checkout being the bundle folder's parent.
+    const noResults = spawnSync(process.execPath, [cli, 'bench', '--history'], { cwd: tmpdir(), encoding: 'utf8' });
+    expect(noResults.status).to.equal(2);
+    expect(noResults.stderr).to.contain(`no results folder at ${join(dir, 'bench', 'results')}`);
+  });
+
   it('device-run.sh runs info, the smoke check and a spec file from the bundle and writes its files to $OUT', () => {
     const out = join(dir, 'out');
     const r = spawnSync('bash', ['scripts/device-run.sh'], {
