@@ -1,11 +1,6 @@
 // Types for scripts/build-device-bundle.mjs, so TypeScript tests can import it.
-import type { Metafile } from 'esbuild';
-
-export declare const DEFAULT_OUT: string;
 /** What a copy of the working tree may carry to the GPU machine; the build fails above it. */
 export declare const LIMIT_BYTES: number;
-/** Test folders bundled as GPU spec files. */
-export declare const SPEC_DIRS: string[];
 
 export interface DeviceManifest {
   built: string;
@@ -18,9 +13,6 @@ export interface DeviceManifest {
   bytes: Record<string, number>;
 }
 
-export declare function bundleApp(out: string, options?: { specDirs?: string[] }): Promise<Metafile>;
-export declare function copyDawn(out: string, options?: { raw?: boolean }): void;
-export declare function copyPackages(out: string, names: string[]): string[];
 export declare function buildDeviceBundle(options?: {
   out?: string;
   node?: boolean;

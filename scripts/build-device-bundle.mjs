@@ -26,10 +26,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const DEFAULT_OUT = join(ROOT, '.device');
+const DEFAULT_OUT = join(ROOT, '.device');
 export const LIMIT_BYTES = 64 * 1024 * 1024;
 /** Test folders whose files need a GPU and read no files beside them. */
-export const SPEC_DIRS = ['test/kernels', 'test/graph', 'test/layers'];
+const SPEC_DIRS = ['test/kernels', 'test/graph', 'test/layers'];
 /** Bundled into app/; their versions are recorded for the bench's environment table. */
 const BUNDLED = ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu'];
 /** Imported only on paths the bundle never takes (HDF5 import, face-api weights, browsers, WASM peer). */
@@ -45,7 +45,7 @@ function walk(dir) {
 }
 
 /** Bundles the CLI, the bench child and the GPU spec files into out/app (ES modules, code split). */
-export async function bundleApp(out, { specDirs = SPEC_DIRS } = {}) {
+async function bundleApp(out, { specDirs = SPEC_DIRS } = {}) {
   const entryPoints = {
     cli: join(ROOT, 'bench/device/cli.ts'),
     child: join(ROOT, 'bench/suite/child.ts'),
@@ -82,7 +82,7 @@ export async function bundleApp(out, { specDirs = SPEC_DIRS } = {}) {
 }
 
 /** Dawn's binding for linux-x64: package.json, index.js and dawn.node (xz-compressed unless raw). */
-export function copyDawn(out, { raw = false } = {}) {
+function copyDawn(out, { raw = false } = {}) {
   const from = join(ROOT, 'node_modules/webgpu');
   const to = join(out, 'node_modules/webgpu');
   mkdirSync(join(to, 'dist/linux-x64'), { recursive: true });
@@ -105,7 +105,7 @@ function resolveLocked(packages, from, name) {
 }
 
 /** Copies `names` and everything they depend on (from package-lock.json) into out/node_modules. */
-export function copyPackages(out, names) {
+function copyPackages(out, names) {
   const { packages } = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8'));
   const seen = new Set();
   const visit = (key) => {
@@ -127,7 +127,6 @@ export function copyPackages(out, names) {
     if (!existsSync(join(ROOT, key))) continue; // an optional dependency for another platform
     cpSync(join(ROOT, key), join(out, key), { recursive: true, filter: (src) => !src.slice(ROOT.length + key.length).includes('/node_modules/') });
   }
-  return [...seen];
 }
 
 /** A package.json per bundled package, holding its version (nothing resolves them at run time). */

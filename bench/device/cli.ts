@@ -17,9 +17,10 @@ process.env.PATT_BENCH_CHILD ??= here('./child.mjs');
 process.env.PATT_NODE_MODULES ??= here('../node_modules');
 const manifestFile = here('../manifest.json');
 if (existsSync(manifestFile)) {
-  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { git?: { rev?: string; dirty?: number } };
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { git?: { rev?: string | null; dirty?: number | null } };
   if (manifest.git?.rev) process.env.PATT_GIT_REV ??= manifest.git.rev;
-  if (manifest.git?.dirty !== undefined) process.env.PATT_GIT_DIRTY ??= String(manifest.git.dirty);
+  // null: the bundle was built outside git, so how dirty it was is unknown.
+  if (typeof manifest.git?.dirty === 'number') process.env.PATT_GIT_DIRTY ??= String(manifest.git.dirty);
 }
 
 provideBenchSuite(async () => ({ suite: await import('../suite/run.js'), history: await import('../suite/history.js') }));
